@@ -1,0 +1,1 @@
+"""Adapters to the outside: the event store, the clock, the payment gateway."""

@@ -1,0 +1,125 @@
+"""The event store: the eventsourcing library on SQLite, PostgreSQL or memory, with
+pydantic events stored as canonical JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, unquote, urlparse
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
+from eventsourcing.utils import get_topic, resolve_topic
+
+from adapters.clock import Clock
+from domain.model import Event
+
+
+class CanonicalJson(Transcoder):
+    """Sorted keys, no spaces: one byte string per event state, so hashes are stable."""
+
+    def encode(self, obj: Any) -> bytes:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def decode(self, data: bytes) -> Any:
+        return json.loads(data)
+
+
+class PydanticMapper(Mapper[Any]):
+    """Stores pydantic events; adds the recording time from the injected clock (TIME-2)."""
+
+    def __init__(self, transcoder: Transcoder, clock: Clock, **kwargs: Any) -> None:
+        super().__init__(transcoder=transcoder, **kwargs)
+        self._clock = clock
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        assert isinstance(domain_event, Event)
+        state = domain_event.model_dump(
+            mode="json", exclude={"originator_id", "originator_version"}
+        )
+        if state.get("recorded_at") is None:
+            state["recorded_at"] = self._clock.now().isoformat()
+        class_version = type(domain_event).class_version
+        if class_version > 1:
+            state["class_version"] = class_version
+        stored_state = self.transcoder.encode(state)
+        if self.compressor:
+            stored_state = self.compressor.compress(stored_state)
+        if self.cipher:
+            stored_state = self.cipher.encrypt(stored_state)
+        return StoredEvent(
+            originator_id=domain_event.originator_id,
+            originator_version=domain_event.originator_version,
+            topic=get_topic(type(domain_event)),
+            state=stored_state,
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        stored_state = stored_event.state
+        if self.cipher:
+            stored_state = self.cipher.decrypt(stored_state)
+        if self.compressor:
+            stored_state = self.compressor.decompress(stored_state)
+        state: dict[str, Any] = self.transcoder.decode(stored_state)
+        cls: type[Event] = resolve_topic(stored_event.topic)
+        from_version = state.pop("class_version", 1)
+        while from_version < cls.class_version:
+            getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
+            from_version += 1
+        state["originator_id"] = stored_event.originator_id
+        state["originator_version"] = stored_event.originator_version
+        return cls.model_validate(state)
+
+
+def store_env(url: str) -> dict[str, str]:
+    """One setting selects the store: memory://, sqlite:///path or postgresql://..."""
+    parsed = urlparse(url)
+    if parsed.scheme in ("memory", "popo"):
+        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+    if parsed.scheme == "sqlite":
+        path = unquote(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else parsed.path
+        if not path:
+            raise ValueError(f"a sqlite store needs a file path: {url!r}")
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "SQLITE_LOCK_TIMEOUT": "30",
+            "CREATE_TABLE": "y",
+        }
+    if parsed.scheme in ("postgresql", "postgres"):
+        query = parse_qs(parsed.query)
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": unquote(parsed.path.lstrip("/")) or "postgres",
+            "POSTGRES_HOST": parsed.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parsed.port or 5432),
+            "POSTGRES_USER": unquote(parsed.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parsed.password or ""),
+            "POSTGRES_POOL_SIZE": query.get("pool_size", ["5"])[0],
+            "POSTGRES_MAX_OVERFLOW": query.get("max_overflow", ["20"])[0],
+            "POSTGRES_LOCK_TIMEOUT": "10",
+            "CREATE_TABLE": "y",
+        }
+        if "schema" in query:
+            env["POSTGRES_SCHEMA"] = query["schema"][0]
+        return env
+    raise ValueError(f"unknown store {url!r}: use memory://, sqlite:///PATH or postgresql://...")
+
+
+class EventStoreApp(Application[Any]):
+    """The library's application object: repository, event store, notification log."""
+
+    name = "seatledger"
+    env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "5000"}
+
+    def __init__(self, store_url: str, clock: Clock) -> None:
+        self._clock = clock
+        super().__init__(env=store_env(store_url))
+
+    def construct_mapper(self) -> Mapper[Any]:
+        return PydanticMapper(
+            transcoder=CanonicalJson(),
+            clock=self._clock,
+            cipher=self.factory.cipher(),
+            compressor=self.factory.compressor(),
+        )

@@ -1,0 +1,761 @@
+"""The Ledger application: every command and query, one object.
+
+Commands: load aggregates, call one domain method, save every changed aggregate in one
+transaction. A write that loses a race (the store's optimistic concurrency) is retried from
+a fresh load. Money moves only after the invoice that asks for it is durably recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from adapters.clock import Clock, SystemClock
+from adapters.gateway import PaymentGateway, SandboxGateway
+from adapters.store import EventStoreApp
+from domain.account import (
+    Account,
+    AccountStatus,
+    CancellationChannel,
+    PaymentMethodKind,
+    SuspensionReason,
+)
+from domain.catalog import Catalog, Cycle
+from domain.dates import check_utc, iso
+from domain.errors import DomainError, ErrorCode, invalid
+from domain.invoicing import Address, Invoice, NotificationKind
+from domain.model import Aggregate, Event
+from domain.numbering import DocumentKind, InvoiceSeries, Numbering
+from domain.policy import Terms
+from domain.pricing import PriceBook
+from domain.registry import CommandRecord, SlugClaim, slug_candidates, slugify
+from domain.schedule import Task, TaskKind
+from projections.due import DueIndex
+from projections.postings import trial_balance
+from settings import Settings
+
+log = logging.getLogger("seatledger")
+
+MAX_COMMAND_ATTEMPTS = 20  # optimistic-concurrency retries before giving up
+MAX_SLUG_SUFFIX = 1000  # ACC-1: acme, acme-2, ... acme-1001
+DUE_BATCH_MAX = 100_000  # tasks one run_due call carries out at most
+
+T = TypeVar("T")
+A = TypeVar("A", bound=Aggregate)
+
+
+@dataclass
+class Unit:
+    """One transaction's worth of work: the aggregates it loaded and will save."""
+
+    ledger: Ledger
+    at: datetime
+    actor: str | None
+    loaded: dict[UUID, Aggregate] = field(default_factory=dict)
+    created: list[Aggregate] = field(default_factory=list)
+    terms: Terms = field(init=False)
+    numbering: Numbering = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.terms = self.ledger.terms(self.price_book())
+        self.numbering = Numbering(self._series)
+
+    def get(self, aggregate_id: UUID, kind: type[A]) -> A:
+        if aggregate_id in self.loaded:
+            found = self.loaded[aggregate_id]
+        else:
+            found = self.ledger.store.repository.get(aggregate_id)
+            found.act_as(self.actor)
+            self.loaded[aggregate_id] = found
+        assert isinstance(found, kind)
+        return found
+
+    def account(self, account_id: UUID) -> Account:
+        try:
+            return self.get(account_id, Account)
+        except (AggregateNotFoundError, AssertionError):
+            raise DomainError(
+                ErrorCode.UNKNOWN_ACCOUNT, f"no account {account_id}", "account"
+            ) from None
+
+    def price_book(self) -> PriceBook:
+        try:
+            return self.get(PriceBook.ID, PriceBook)
+        except AggregateNotFoundError:
+            book = PriceBook.open(self.at)
+            self.add(book)
+            return book
+
+    def add(self, aggregate: Aggregate) -> None:
+        aggregate.act_as(self.actor)
+        self.created.append(aggregate)
+        self.loaded[aggregate.id] = aggregate
+
+    def _series(self, kind: DocumentKind, year: int, at: datetime) -> InvoiceSeries:
+        series_id = InvoiceSeries.id_for(kind, year)
+        try:
+            return self.get(series_id, InvoiceSeries)
+        except AggregateNotFoundError:
+            series = InvoiceSeries.start(kind, year, at)
+            self.add(series)
+            return series
+
+    def changed(self) -> list[Aggregate]:
+        return [a for a in self.loaded.values() if a.has_pending]
+
+
+class Ledger:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        clock: Clock | None = None,
+        gateway: PaymentGateway | None = None,
+        catalog: Catalog | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.clock: Clock = clock or SystemClock()
+        self.gateway: PaymentGateway = gateway or SandboxGateway()
+        if catalog is None and self.settings.catalog_file is not None:
+            catalog = Catalog.from_data(json.loads(self.settings.catalog_file.read_text()))
+        self.catalog = catalog or Catalog.default()
+        self.store = EventStoreApp(self.settings.store, self.clock)
+        self.due = DueIndex(self.store)
+        self._due_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.store.close()
+
+    # ------------------------------------------------------------ plumbing
+
+    def terms(self, prices: PriceBook) -> Terms:
+        return Terms(
+            catalog=self.catalog,
+            prices=prices,
+            seller_country=self.settings.seller_country,
+            business_calendar=self.settings.business_calendar,
+            ltd_redeem_deadline=self.settings.ltd_redeem_deadline,
+        )
+
+    def now(self) -> datetime:
+        return check_utc(self.clock.now())
+
+    def _transact(
+        self,
+        work: Callable[[Unit], T],
+        *,
+        at: datetime | None = None,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+        request: dict[str, Any] | None = None,
+        encode: Callable[[T], dict[str, Any]] = lambda _: {},
+    ) -> tuple[T | None, dict[str, Any], list[Aggregate]]:
+        """Runs `work` and saves what it changed in one transaction, retrying from a fresh
+        load when another writer got there first. With an idempotency key, a repeat of the
+        same request returns the first result and records nothing."""
+        fingerprint = _fingerprint(request or {})
+        for _ in range(MAX_COMMAND_ATTEMPTS):
+            unit = Unit(self, at or self.now(), actor)
+            if idempotency_key is not None:
+                previous = self._command_record(idempotency_key)
+                if previous is not None:
+                    if previous.fingerprint != fingerprint:
+                        raise DomainError(
+                            ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                            "this idempotency key was used with a different request",
+                            "idempotency_key",
+                        )
+                    return None, previous.result, []
+            result = work(unit)
+            encoded = encode(result)
+            changed = unit.changed()
+            if idempotency_key is not None:
+                changed.append(CommandRecord.record(idempotency_key, fingerprint, encoded, unit.at))
+            try:
+                if changed:
+                    self.store.save(*changed)
+            except IntegrityError:
+                continue
+            return result, encoded, changed
+        raise RuntimeError("too many concurrent writers; the command was not recorded")
+
+    def _command_record(self, key: str) -> CommandRecord | None:
+        try:
+            record = self.store.repository.get(CommandRecord.id_for(key))
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(record, CommandRecord)
+        return record
+
+    def _account_command(
+        self,
+        account_id: UUID,
+        action: Callable[[Account, Unit], None],
+        *,
+        actor: str | None,
+        idempotency_key: str | None,
+        request: dict[str, Any],
+    ) -> None:
+        def work(unit: Unit) -> None:
+            action(unit.account(account_id), unit)
+
+        _, _, changed = self._transact(
+            work,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request={"account": str(account_id), **request},
+        )
+        if changed:
+            self.collect_payments(account_id, self.now(), actor=actor)
+
+    # ------------------------------------------------------------ commands
+
+    def open_account(
+        self,
+        *,
+        owner_name: str,
+        owner_email: str,
+        company: str,
+        country: str,
+        currency: str,
+        plan: str,
+        cycle: str,
+        seats: int,
+        trial_days: int | None = None,
+        region: str | None = None,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> UUID:
+        """ACC-1, ACC-3, TRIAL-1."""
+        account_cycle = _enum(Cycle, cycle, "cycle")
+
+        def work(unit: Unit) -> UUID:
+            account_id = uuid4()
+            slug = self._free_slug(slugify(company) if isinstance(company, str) else "")
+            account = Account.open(
+                account_id=account_id,
+                at=unit.at,
+                owner_name=owner_name,
+                owner_email=owner_email,
+                company=company,
+                country=country,
+                currency=currency,
+                plan=plan,
+                cycle=account_cycle,
+                seats=seats,
+                trial_days=trial_days,
+                region=region,
+                slug=slug,
+                terms=unit.terms,
+                actor=actor,
+            )
+            unit.add(account)
+            unit.add(SlugClaim.claim(slug, account_id, unit.at))
+            return account_id
+
+        request = {
+            "command": "open_account",
+            "owner_email": owner_email,
+            "company": company,
+            "plan": plan,
+            "cycle": cycle,
+            "seats": seats,
+        }
+        result, encoded, _ = self._transact(
+            work,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request=request,
+            encode=lambda account_id: {"account_id": str(account_id)},
+        )
+        return result if result is not None else UUID(encoded["account_id"])
+
+    def _free_slug(self, base: str) -> str:
+        for candidate in slug_candidates(base, MAX_SLUG_SUFFIX):
+            if SlugClaim.id_for(candidate) not in self.store.repository:
+                return candidate
+        raise invalid("company", "no free slug left for this company name")
+
+    def add_seats(
+        self, account_id: UUID, count: int, *, actor: str | None = None, idempotency_key: str | None = None
+    ) -> None:
+        self._account_command(
+            account_id,
+            lambda account, unit: account.add_seats(count, unit.at, unit.terms, unit.numbering),
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request={"command": "add_seats", "count": count},
+        )
+
+    def remove_seats(
+        self, account_id: UUID, count: int, *, actor: str | None = None, idempotency_key: str | None = None
+    ) -> None:
+        self._account_command(
+            account_id,
+            lambda account, unit: account.remove_seats(count, unit.at),
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request={"command": "remove_seats", "count": count},
+        )
+
+    def change_plan(
+        self, account_id: UUID, plan: str, *, actor: str | None = None, idempotency_key: str | None = None
+    ) -> None:
+        self._account_command(
+            account_id,
+            lambda account, unit: account.change_plan(plan, unit.at, unit.terms, unit.numbering),
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request={"command": "change_plan", "plan": plan},
+        )
+
+    def add_payment_method(
+        self,
+        account_id: UUID,
+        kind: str,
+        token: str,
+        *,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        method = _enum(PaymentMethodKind, kind, "kind")
+        self._account_command(
+            account_id,
+            lambda account, unit: account.add_payment_method(
+                method, token, unit.at, unit.terms, unit.numbering
+            ),
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request={"command": "add_payment_method", "kind": kind, "token": token},
+        )
+
+    def set_billing_details(
+        self,
+        account_id: UUID,
+        *,
+        name: str,
+        company: str,
+        email: str | None = None,
+        address: dict[str, Any] | None = None,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        parsed = _address(address)
+        self._account_command(
+            account_id,
+            lambda account, unit: account.set_billing_details(
+                name=name, email=email, company=company, address=parsed, at=unit.at
+            ),
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request={"command": "set_billing_details", "name": name, "company": company, "address": address},
+        )
+
+    def set_vat_id(
+        self, account_id: UUID, vat_id: str, *, actor: str | None = None, idempotency_key: str | None = None
+    ) -> None:
+        self._account_command(
+            account_id,
+            lambda account, unit: account.set_vat_id(vat_id, unit.at),
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request={"command": "set_vat_id", "vat_id": vat_id},
+        )
+
+    def record_activity(
+        self, account_id: UUID, *, actor: str | None = None, idempotency_key: str | None = None
+    ) -> None:
+        self._account_command(
+            account_id,
+            lambda account, unit: account.record_activity(unit.at),
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request={"command": "record_activity"},
+        )
+
+    def cancel(
+        self, account_id: UUID, via: str, *, actor: str | None = None, idempotency_key: str | None = None
+    ) -> None:
+        channel = _enum(CancellationChannel, via, "via")
+        self._account_command(
+            account_id,
+            lambda account, unit: account.cancel(channel, unit.at, unit.terms),
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request={"command": "cancel", "via": via},
+        )
+
+    def suspend(
+        self, account_id: UUID, reason: str, *, actor: str | None = None, idempotency_key: str | None = None
+    ) -> None:
+        why = _enum(SuspensionReason, reason, "reason")
+        self._account_command(
+            account_id,
+            lambda account, unit: account.suspend(why, unit.at),
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request={"command": "suspend", "reason": reason},
+        )
+
+    def lift_suspension(
+        self, account_id: UUID, reason: str, *, actor: str | None = None, idempotency_key: str | None = None
+    ) -> None:
+        why = _enum(SuspensionReason, reason, "reason")
+        self._account_command(
+            account_id,
+            lambda account, unit: account.lift_suspension(why, unit.at, unit.terms, unit.numbering),
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request={"command": "lift_suspension", "reason": reason},
+        )
+
+    def report_shared_login(
+        self, account_id: UUID, login: str, *, actor: str | None = None, idempotency_key: str | None = None
+    ) -> None:
+        self._account_command(
+            account_id,
+            lambda account, unit: account.report_shared_login(login, unit.at),
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request={"command": "report_shared_login", "login": login},
+        )
+
+    def resolve_shared_login(
+        self, account_id: UUID, login: str, *, actor: str | None = None, idempotency_key: str | None = None
+    ) -> None:
+        self._account_command(
+            account_id,
+            lambda account, unit: account.resolve_shared_login(login, unit.at),
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request={"command": "resolve_shared_login", "login": login},
+        )
+
+    def correct_invoice(
+        self,
+        account_id: UUID,
+        *,
+        name: str | None = None,
+        company: str | None = None,
+        address: dict[str, Any] | None = None,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        parsed = _address(address)
+        self._account_command(
+            account_id,
+            lambda account, unit: account.correct_invoice(
+                name=name, company=company, address=parsed, at=unit.at, numbering=unit.numbering
+            ),
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request={"command": "correct_invoice", "name": name, "company": company, "address": address},
+        )
+
+    def announce_price_change(
+        self,
+        *,
+        plan: str,
+        currency: str,
+        cycle: str,
+        price: str | Decimal,
+        effective_on: date | str,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """BILL-6: the owner of every affected account (open or trialing, on that plan,
+        currency and cycle) is notified at announcement, in the same transaction."""
+        price_cycle = _enum(Cycle, cycle, "cycle")
+        amount = _decimal(price, "price")
+        day = _date(effective_on, "effective_on")
+
+        def work(unit: Unit) -> None:
+            unit.price_book().announce(
+                unit.terms.catalog,
+                plan=plan,
+                currency=currency,
+                cycle=price_cycle,
+                price=amount,
+                effective_on=day,
+                at=unit.at,
+            )
+            for account_id in self.account_ids():
+                account = unit.account(account_id)
+                if (
+                    not account.is_closed
+                    and (account.plan, account.currency, account.cycle) == (plan, currency, price_cycle)
+                ):
+                    account.notify(NotificationKind.PRICE_CHANGE, unit.at, subject=f"{plan}:{day}")
+
+        self._transact(
+            work,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request={"command": "announce_price_change", "plan": plan, "currency": currency,
+                     "cycle": cycle, "price": str(amount), "effective_on": str(day)},
+        )
+
+    # ------------------------------------------------------------ payments
+
+    def collect_payments(self, account_id: UUID, at: datetime, *, actor: str | None = None) -> None:
+        """PAY-2: charges every open invoice whose attempt is due, through the gateway, once
+        per attempt (the gateway key is the invoice number and attempt), then records the
+        outcome."""
+        for _ in range(MAX_COMMAND_ATTEMPTS):
+            account = self.store.repository.get(account_id)
+            assert isinstance(account, Account)
+            due = account.due_charges(at)
+            if not due:
+                return
+            invoice = due[0]
+            self._charge(account, invoice, at, actor)
+
+    def _charge(self, account: Account, invoice: Invoice, at: datetime, actor: str | None) -> None:
+        assert account.payment_method is not None
+        attempt = invoice.declines + 1
+        result = self.gateway.charge(
+            account_id=account.id,
+            token=account.payment_method.token,
+            amount=invoice.total,
+            currency=invoice.currency,
+            key=f"charge:{invoice.number}:{attempt}",
+        )
+
+        def work(unit: Unit) -> None:
+            fresh = unit.account(account.id)
+            current = fresh.invoice(invoice.number)
+            if current.next_attempt_at is None or current.declines + 1 != attempt:
+                return  # another writer recorded this attempt already
+            fresh.record_payment(
+                invoice_number=invoice.number,
+                approved=result.approved,
+                reference=result.reference,
+                at=at,
+                terms=unit.terms,
+                numbering=unit.numbering,
+            )
+
+        self._transact(work, at=at, actor=actor)
+
+    # ------------------------------------------------------------ due work
+
+    def run_due(self, until: datetime | None = None, *, actor: str | None = "scheduler") -> int:
+        """Runs every piece of scheduled work due up to `until`, each at its own due instant,
+        in TIME-3's order. Idempotent: work already done is not found due again."""
+        until = check_utc(until or self.now())
+        done = 0
+        with self._due_lock:
+            seen: set[str] = set()
+            for _ in range(DUE_BATCH_MAX):
+                self.due.catch_up()
+                found = self.due.pop_due(until)
+                if found is None:
+                    break
+                account_id, task = found
+                assert task.key not in seen, f"task {task.key} came due twice in one run"
+                seen.add(task.key)
+                self._run_task(account_id, task, actor)
+                done += 1
+        return done
+
+    def _run_task(self, account_id: UUID, task: Task, actor: str | None) -> None:
+        if task.kind is TaskKind.PAYMENT:
+            self.collect_payments(account_id, task.due_at, actor=actor)
+            return
+
+        def work(unit: Unit) -> None:
+            unit.account(account_id).run_task(task, unit.terms, unit.numbering)
+
+        self._transact(work, at=task.due_at, actor=actor)
+        self.collect_payments(account_id, task.due_at, actor=actor)
+
+    def next_due(self) -> datetime | None:
+        with self._due_lock:
+            self.due.catch_up()
+            found = self.due.pop_due(datetime.max.replace(tzinfo=self.now().tzinfo))
+            if found is None:
+                return None
+            account = self.store.repository.get(found[0])
+            self.due.refresh(account)
+            return found[1].due_at
+
+    # ------------------------------------------------------------ queries
+
+    def account_ids(self) -> list[UUID]:
+        """Every account, in the order opened."""
+        with self._due_lock:
+            self.due.catch_up()
+            return self.due.accounts_in_opening_order()
+
+    def load(self, account_id: UUID) -> Account:
+        try:
+            account = self.store.repository.get(account_id)
+        except AggregateNotFoundError:
+            raise DomainError(ErrorCode.UNKNOWN_ACCOUNT, f"no account {account_id}", "account") from None
+        if not isinstance(account, Account):
+            raise DomainError(ErrorCode.UNKNOWN_ACCOUNT, f"no account {account_id}", "account")
+        return account
+
+    def account(self, account_id: UUID) -> dict[str, Any]:
+        a = self.load(account_id)
+        period = a.period if a.status is not AccountStatus.TRIALING else None
+        return {
+            "id": str(a.id),
+            "status": a.status.value,
+            "plan": a.plan,
+            "cycle": a.cycle.value,
+            "seats": a.seats,
+            "suspension_reasons": sorted(r.value for r in a.suspension_reasons),
+            "trial_ends_at": _instant(a.trial_ends_at),
+            "period_start": _instant(period.start if period else None),
+            "period_end": _instant(period.end if period else None),
+            "region": a.region,
+            "slug": a.slug,
+            "currency": a.currency,
+            "country": a.country,
+            "cancellation_effective_at": _instant(a.cancellation_effective_at),
+        }
+
+    def invoices(self, account_id: UUID) -> list[dict[str, Any]]:
+        return [_invoice_view(i) for i in self.load(account_id).invoices]
+
+    def payments(self, account_id: UUID) -> list[dict[str, Any]]:
+        a = self.load(account_id)
+        return [
+            {
+                "invoice": p.invoice,
+                "amount": str(a.money(p.amount)),
+                "status": p.status.value,
+                "at": iso(p.at),
+                "attempt": p.attempt,
+            }
+            for p in a.payments
+        ]
+
+    def refunds(self, account_id: UUID) -> list[dict[str, Any]]:
+        a = self.load(account_id)
+        return [{"amount": str(a.money(r.amount)), "at": iso(r.at), "rule": r.rule} for r in a.refunds]
+
+    def balance(self, account_id: UUID) -> dict[str, str]:
+        return {k: str(v) for k, v in self.load(account_id).balance().items()}
+
+    def notifications(self, account_id: UUID) -> list[dict[str, Any]]:
+        return [
+            {"kind": n.kind.value, "to": n.to, "at": iso(n.at), "subject": n.subject, "id": str(n.id)}
+            for n in self.load(account_id).notifications
+        ]
+
+    def liability_cap(self, account_id: UUID, claim_date: date | str) -> str:
+        return str(self.load(account_id).liability_cap(_date(claim_date, "date")))
+
+    def credit_window(self, account_id: UUID) -> dict[str, Any] | None:
+        self.load(account_id)
+        return None
+
+    def events(self) -> Iterator[Event]:
+        """Every event in the order recorded."""
+        position = 0
+        while True:
+            page = self.store.recorder.select_notifications(
+                start=position, limit=1000, inclusive_of_start=False
+            )
+            for notification in page:
+                yield self.store.mapper.to_domain_event(notification)
+                position = notification.id
+            if len(page) < 1000:
+                return
+
+    def ledger(self) -> dict[str, Any]:
+        balances = trial_balance(self.events())
+        view: dict[str, Any] = {
+            "balanced": all(sum(accounts.values(), Decimal(0)) == 0 for accounts in balances.values())
+        }
+        for currency, accounts in balances.items():
+            view[currency] = {name: f"{amount:.2f}" for name, amount in accounts.items()}
+        return view
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _fingerprint(request: dict[str, Any]) -> str:
+    text = json.dumps(request, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _enum(kind: type[Any], value: object, field_name: str) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in kind)
+        raise invalid(field_name, f"must be one of {allowed}, not {value!r}") from None
+
+
+def _decimal(value: object, field_name: str) -> Decimal:
+    if isinstance(value, float) or isinstance(value, bool):
+        raise invalid(field_name, "give money as a string, never a float")
+    try:
+        amount = Decimal(str(value))
+    except ArithmeticError:
+        raise invalid(field_name, f"not a number: {value!r}") from None
+    if not amount.is_finite():
+        raise invalid(field_name, "must be a finite number")
+    return amount
+
+
+def _date(value: object, field_name: str) -> date:
+    if isinstance(value, datetime):
+        raise invalid(field_name, "give a date, not an instant")
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise invalid(field_name, f"not a date: {value!r}") from None
+
+
+def _address(value: dict[str, Any] | None) -> Address | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise invalid("address", "must be a mapping of street, city, postal_code, state, country")
+    try:
+        return Address.model_validate({k: (str(v) if v is not None else None) for k, v in value.items()})
+    except ValueError as error:
+        raise invalid("address", str(error).splitlines()[0]) from None
+
+
+def _instant(value: datetime | None) -> str | None:
+    return iso(value) if value is not None else None
+
+
+def _invoice_view(i: Invoice) -> dict[str, Any]:
+    def money(amount: Decimal) -> str:
+        return str(i.money(amount))
+
+    return {
+        "number": i.number,
+        "kind": i.kind.value,
+        "issued_at": iso(i.issued_at),
+        "lines": [{"description": line.description, "amount": money(line.amount), "rule": line.rule} for line in i.lines],
+        "net": money(i.net),
+        "vat": money(i.vat),
+        "vat_rate": f"{i.vat_rate}%",
+        "vat_treatment": i.vat_treatment.value,
+        "total": money(i.total),
+        "status": i.status.value,
+        "credits": i.credits,
+        "reissue_of": i.reissue_of,
+        "billed_to": {"name": i.billed_to.name, "company": i.billed_to.company},
+    }

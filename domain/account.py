@@ -1,0 +1,1055 @@
+"""The customer account: seats, plan, trial, billing periods, invoices, payments,
+suspension, cancellation and inactivity. Each rule is enforced here once, named by its ID."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from fractions import Fraction
+from uuid import UUID
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict
+
+from domain.catalog import Cycle
+from domain.dates import DAY, add_months, days_between, within_days
+from domain.errors import DomainError, ErrorCode, invalid
+from domain.invoicing import (
+    Address,
+    BillingDetails,
+    Invoice,
+    InvoiceStatus,
+    Notification,
+    NotificationKind,
+    Payment,
+    PaymentStatus,
+    Person,
+    Refund,
+    build_invoice,
+)
+from domain.model import Aggregate, Event, stable_id
+from domain.money import Money, check_currency, round_half_up
+from domain.numbering import DocumentKind, Numbering
+from domain.policy import MAX_TRIAL_DAYS, Terms
+from domain.schedule import Task, TaskKind
+from domain.vat import check_vat_id, decide_vat, region_for
+
+# PAY-4 (interpretation): retries 1, 3 and 7 days after the first decline.
+RETRY_DELAYS_DAYS = (1, 3, 7)
+# IDLE-1: warning after 28 idle days; deletion after 56, and never sooner than 28 after it.
+IDLE_WARNING_DAYS = 28
+IDLE_DELETION_DAYS = 56
+# CANCEL-3 (interpretation): deletion 30 days after a cancellation took effect.
+DELETION_AFTER_CANCELLATION_DAYS = 30
+# INV-2: the correction window of the last invoice.
+CORRECTION_WINDOW_DAYS = 15
+# LIAB-1: the floor of the liability cap, in the account's currency.
+LIABILITY_FLOOR = Decimal(100)
+MONTHS_PER_CYCLE = {Cycle.MONTHLY: 1, Cycle.ANNUAL: 12}
+MAX_SEATS_PER_CHANGE = 10_000
+
+
+class AccountStatus(StrEnum):
+    """ACC-4: the states of an account."""
+
+    TRIALING = "trialing"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    CANCELLED = "cancelled"
+    DELETED = "deleted"
+
+
+class SuspensionReason(StrEnum):
+    """ACC-4: why an account is suspended; it is reactivated when every reason is cleared."""
+
+    TRIAL_EXPIRED = "trial_expired"
+    PAYMENT_FAILED = "payment_failed"
+    BILLING_DETAILS_MISSING = "billing_details_missing"
+    CODE_REUSE = "code_reuse"
+    TERMS_VIOLATION = "terms_violation"
+
+
+class SeatRole(StrEnum):
+    """ACC-2: a seat's role."""
+
+    OWNER = "owner"
+    ADMIN = "admin"
+    AGENT = "agent"
+
+
+class PaymentMethodKind(StrEnum):
+    CARD = "card"
+    PAYPAL = "paypal"
+
+
+class CancellationChannel(StrEnum):
+    BUTTON = "button"
+    EMAIL = "email"
+
+
+class PaymentMethod(BaseModel):
+    """PAY-1: a kind and an opaque processor token; never a card number."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: PaymentMethodKind
+    token: str
+
+
+class Period(BaseModel):
+    """A charged billing period (BILL-2)."""
+
+    model_config = ConfigDict(frozen=True)
+    anchor: datetime
+    index: int
+    start: datetime
+    end: datetime
+    plan: str
+    seats: int
+    unit_price: Decimal
+
+
+def check_email(email: str, field: str) -> str:
+    try:
+        return validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise invalid(field, "not a syntactically valid e-mail address") from None
+
+
+def check_text(value: str, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise invalid(field, "is required")
+    return value.strip()
+
+
+def check_country(country: str, field: str = "country") -> str:
+    if not (isinstance(country, str) and len(country) == 2 and country.isascii() and country.isupper()):
+        raise invalid(field, "must be an ISO 3166 alpha-2 code such as 'SK'")
+    return country
+
+
+def check_count(count: int) -> int:
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_SEATS_PER_CHANGE:
+        raise invalid("count", f"must be a whole number from 1 to {MAX_SEATS_PER_CHANGE}")
+    return count
+
+
+class Account(Aggregate):
+    slug: str = ""
+    owner: Person | None = None
+    company: str = ""
+    country: str = ""
+    region: str = ""
+    currency: str = "USD"
+    plan: str = ""
+    cycle: Cycle = Cycle.MONTHLY
+    seats_by_role: dict[SeatRole, int] = {}
+    status: AccountStatus = AccountStatus.TRIALING
+    suspension_reasons: list[SuspensionReason] = []
+    opened_at: datetime | None = None
+    trial_ends_at: datetime | None = None
+    period: Period | None = None
+    charged_rate: Decimal = Decimal(0)
+    payment_method: PaymentMethod | None = None
+    billing_details: BillingDetails | None = None
+    vat_id: str | None = None
+    invoices: list[Invoice] = []
+    payments: list[Payment] = []
+    refunds: list[Refund] = []
+    notifications: list[Notification] = []
+    shared_logins: list[str] = []
+    last_activity_at: datetime | None = None
+    idle_since: datetime | None = None  # IDLE-2: when the account last lost its exemption
+    warned_at: datetime | None = None
+    cancellation_effective_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    deleted_at: datetime | None = None
+
+    # ---------------------------------------------------------------- events
+
+    class AccountEvent(Event):
+        def apply(self, account: Account) -> None:
+            self.change(account)
+            account.refresh_idle_exemption(self.effective_at)
+
+        def change(self, account: Account) -> None:
+            """What the fact changes."""
+
+    class ByPeople(AccountEvent):
+        """IDLE-1: an accepted command made on the account by its people: activity."""
+
+        def apply(self, account: Account) -> None:
+            account.last_activity_at = self.effective_at
+            account.warned_at = None
+            super().apply(account)
+
+    class Opened(ByPeople):
+        slug: str
+        owner: Person
+        company: str
+        country: str
+        region: str
+        currency: str
+        plan: str
+        cycle: Cycle
+        seats: int
+        status: AccountStatus
+        trial_ends_at: datetime | None
+
+        def change(self, account: Account) -> None:
+            account.slug = self.slug
+            account.owner = self.owner
+            account.company = self.company
+            account.country = self.country
+            account.region = self.region
+            account.currency = self.currency
+            account.plan = self.plan
+            account.cycle = self.cycle
+            account.seats_by_role = {SeatRole.OWNER: 1}
+            if self.seats > 1:
+                account.seats_by_role[SeatRole.AGENT] = self.seats - 1
+            account.status = self.status
+            account.trial_ends_at = self.trial_ends_at
+            account.opened_at = self.effective_at
+
+    class SeatsAdded(ByPeople):
+        count: int
+        role: SeatRole
+
+        def change(self, account: Account) -> None:
+            account.seats_by_role[self.role] = account.seats_by_role.get(self.role, 0) + self.count
+
+    class SeatsRemoved(ByPeople):
+        by_role: dict[SeatRole, int]
+
+        def change(self, account: Account) -> None:
+            for role, count in self.by_role.items():
+                account.seats_by_role[role] -= count
+
+    class PlanChanged(ByPeople):
+        plan: str
+
+        def change(self, account: Account) -> None:
+            account.plan = self.plan
+
+    class PaymentMethodAdded(ByPeople):
+        method: PaymentMethod
+
+        def change(self, account: Account) -> None:
+            account.payment_method = self.method
+            for invoice in account.open_invoices():
+                invoice.next_attempt_at = self.effective_at
+
+    class BillingDetailsSet(ByPeople):
+        details: BillingDetails
+
+        def change(self, account: Account) -> None:
+            account.billing_details = self.details
+
+    class VatIdSet(ByPeople):
+        vat_id: str
+
+        def change(self, account: Account) -> None:
+            account.vat_id = self.vat_id
+
+    class ActivityRecorded(ByPeople):
+        pass
+
+    class SharedLoginReported(ByPeople):
+        login: str
+
+        def change(self, account: Account) -> None:
+            account.shared_logins.append(self.login)
+
+    class SharedLoginResolved(ByPeople):
+        login: str
+
+        def change(self, account: Account) -> None:
+            account.shared_logins.remove(self.login)
+
+    class CancellationRequested(ByPeople):
+        via: CancellationChannel
+        takes_effect_at: datetime
+
+        def change(self, account: Account) -> None:
+            account.cancellation_effective_at = self.takes_effect_at
+
+    class InvoiceCorrected(ByPeople):
+        credit_note: Invoice
+        reissued: Invoice
+        details: BillingDetails
+
+        def change(self, account: Account) -> None:
+            original = account.invoice(self.credit_note.credits or "")
+            original.status = InvoiceStatus.CREDITED
+            original.next_attempt_at = None
+            account.invoices.append(self.credit_note.model_copy(deep=True))
+            account.invoices.append(self.reissued.model_copy(deep=True))
+            account.billing_details = self.details
+
+    class PeriodStarted(AccountEvent):
+        period: Period
+        rate: Decimal
+
+        def change(self, account: Account) -> None:
+            account.period = self.period
+            account.charged_rate = self.rate
+            if account.status is AccountStatus.TRIALING:
+                account.status = AccountStatus.ACTIVE
+
+    class RateRaised(AccountEvent):
+        rate: Decimal
+
+        def change(self, account: Account) -> None:
+            account.charged_rate = self.rate
+
+    class InvoiceIssued(AccountEvent):
+        invoice: Invoice
+
+        def change(self, account: Account) -> None:
+            account.invoices.append(self.invoice.model_copy(deep=True))
+
+    class PaymentSucceeded(AccountEvent):
+        payment: Payment
+
+        def change(self, account: Account) -> None:
+            account.payments.append(self.payment)
+            invoice = account.invoice(self.payment.invoice)
+            invoice.status = InvoiceStatus.PAID
+            invoice.next_attempt_at = None
+
+    class PaymentDeclined(AccountEvent):
+        payment: Payment
+        next_attempt_at: datetime | None
+
+        def change(self, account: Account) -> None:
+            account.payments.append(self.payment)
+            invoice = account.invoice(self.payment.invoice)
+            invoice.declines += 1
+            invoice.first_declined_at = invoice.first_declined_at or self.effective_at
+            invoice.next_attempt_at = self.next_attempt_at
+
+    class RefundIssued(AccountEvent):
+        refund: Refund
+
+        def change(self, account: Account) -> None:
+            account.refunds.append(self.refund)
+
+    class OwnerNotified(AccountEvent):
+        notification: Notification
+
+        def change(self, account: Account) -> None:
+            account.notifications.append(self.notification)
+
+    class SuspensionNoticeGiven(AccountEvent):
+        reason: SuspensionReason
+
+    class Suspended(AccountEvent):
+        reason: SuspensionReason
+
+        def change(self, account: Account) -> None:
+            account.status = AccountStatus.SUSPENDED
+            account.suspension_reasons = [self.reason]
+
+    class SuspensionReasonAdded(AccountEvent):
+        reason: SuspensionReason
+
+        def change(self, account: Account) -> None:
+            account.suspension_reasons = sorted({*account.suspension_reasons, self.reason})
+
+    class SuspensionReasonCleared(AccountEvent):
+        reason: SuspensionReason
+        resumes_as: AccountStatus | None
+
+        def change(self, account: Account) -> None:
+            account.suspension_reasons = [r for r in account.suspension_reasons if r != self.reason]
+            if self.resumes_as is not None:
+                account.status = self.resumes_as
+
+    class Cancelled(AccountEvent):
+        def change(self, account: Account) -> None:
+            account.status = AccountStatus.CANCELLED
+            account.cancelled_at = self.effective_at
+            account.cancellation_effective_at = None
+            for invoice in account.open_invoices():
+                invoice.next_attempt_at = None
+
+    class InactivityWarned(AccountEvent):
+        def change(self, account: Account) -> None:
+            account.warned_at = self.effective_at
+
+    class Deleted(AccountEvent):
+        cause: str
+
+        def change(self, account: Account) -> None:
+            account.status = AccountStatus.DELETED
+            account.deleted_at = self.effective_at
+            for invoice in account.open_invoices():
+                invoice.next_attempt_at = None
+
+    # ------------------------------------------------------------ read side
+
+    @property
+    def seats(self) -> int:
+        return sum(self.seats_by_role.values())
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in (AccountStatus.CANCELLED, AccountStatus.DELETED)
+
+    def invoice(self, number: str) -> Invoice:
+        for invoice in self.invoices:
+            if invoice.number == number:
+                return invoice
+        raise invalid("invoice", f"no invoice {number!r} on this account")
+
+    def open_invoices(self) -> list[Invoice]:
+        return [
+            i
+            for i in self.invoices
+            if i.kind is DocumentKind.INVOICE and i.status is InvoiceStatus.OPEN
+        ]
+
+    def money(self, amount: Decimal | int) -> Money:
+        return Money.of(Decimal(amount), self.currency)
+
+    def default_billing_details(self) -> BillingDetails:
+        assert self.owner is not None
+        return self.billing_details or BillingDetails(
+            name=self.owner.name, email=self.owner.email, company=self.company
+        )
+
+    def is_paid_plan(self, terms: Terms) -> bool:
+        return not terms.catalog.plan(self.plan).is_free
+
+    # ------------------------------------------------------------- guards
+
+    def check_not_closed(self) -> None:
+        """ACC-4: `deleted` is final; a cancelled account takes no more commands."""
+        if self.is_closed:
+            raise DomainError(
+                ErrorCode.ACCOUNT_CLOSED, f"the account is {self.status.value}", "account"
+            )
+
+    # ------------------------------------------------------------ commands
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        account_id: UUID,
+        at: datetime,
+        owner_name: str,
+        owner_email: str,
+        company: str,
+        country: str,
+        currency: str,
+        plan: str,
+        cycle: Cycle,
+        seats: int,
+        trial_days: int | None,
+        region: str | None,
+        slug: str,
+        terms: Terms,
+        actor: str | None = None,
+    ) -> Account:
+        """ACC-1: owner's full name, a valid e-mail, company name and country are required.
+        ACC-3: region from the country unless given. TRIAL-1: paid plans start a trial of up
+        to 14 days; the free plan has none."""
+        owner = Person(name=check_text(owner_name, "owner.name"), email=check_email(owner_email, "owner.email"))
+        company = check_text(company, "company")
+        country = check_country(country)
+        check_currency(currency)
+        if region is not None and region not in ("EU", "US"):
+            raise invalid("region", "must be EU or US")
+        if not isinstance(seats, int) or isinstance(seats, bool) or seats < 1:
+            raise invalid("seats", "an account has at least one seat: its owner's (ACC-2)")
+        terms.catalog.base_price(plan, currency, cycle)
+        days = MAX_TRIAL_DAYS if trial_days is None else trial_days
+        if not isinstance(days, int) or not 1 <= days <= MAX_TRIAL_DAYS:
+            raise invalid("trial_days", f"must be from 1 to {MAX_TRIAL_DAYS}")
+        free = terms.catalog.plan(plan).is_free
+        return cls.create(
+            cls.Opened,
+            account_id,
+            at,
+            actor=actor,
+            slug=slug,
+            owner=owner,
+            company=company,
+            country=country,
+            region=region or region_for(country),
+            currency=currency,
+            plan=plan,
+            cycle=cycle,
+            seats=seats,
+            status=AccountStatus.ACTIVE if free else AccountStatus.TRIALING,
+            trial_ends_at=None if free else at + days * DAY,
+        )
+
+    def add_seats(
+        self, count: int, at: datetime, terms: Terms, numbering: Numbering, role: SeatRole = SeatRole.AGENT
+    ) -> None:
+        self.check_not_closed()
+        check_count(count)
+        if role is SeatRole.OWNER:
+            raise invalid("role", "an account has exactly one owner (ACC-2)")
+        self.trigger(self.SeatsAdded, at, count=count, role=role)
+        self.charge_upgrade(at, terms, numbering)
+
+    def remove_seats(self, count: int, at: datetime) -> None:
+        """ACC-2: the owner holds one seat, so an account keeps at least one. BILL-5: no refund."""
+        self.check_not_closed()
+        check_count(count)
+        if self.seats - count < 1:
+            raise DomainError(
+                ErrorCode.NO_SEATS_LEFT,
+                f"the account has {self.seats} seats; removing {count} would leave none",
+                "count",
+            )
+        by_role: dict[SeatRole, int] = {}
+        left = count
+        for role in (SeatRole.AGENT, SeatRole.ADMIN):
+            taken = min(left, self.seats_by_role.get(role, 0))
+            if taken:
+                by_role[role] = taken
+                left -= taken
+        assert left == 0
+        self.trigger(self.SeatsRemoved, at, by_role=by_role)
+
+    def change_plan(self, plan: str, at: datetime, terms: Terms, numbering: Numbering) -> None:
+        """BILL-1: a move up the rank is an upgrade (BILL-3/BILL-4); down, a downgrade (BILL-5)."""
+        self.check_not_closed()
+        terms.catalog.base_price(plan, self.currency, self.cycle)
+        if plan == self.plan:
+            raise invalid("plan", f"the account is already on {plan!r}")
+        was_free = not self.is_paid_plan(terms)
+        if was_free and not terms.catalog.plan(plan).is_free and self.payment_method is None:
+            raise invalid("plan", "a payment method is needed to move from the free plan")
+        self.trigger(self.PlanChanged, at, plan=plan)
+        if was_free:
+            self.start_billing_if_due(at, terms, numbering)
+        else:
+            self.charge_upgrade(at, terms, numbering)
+
+    def charge_upgrade(self, at: datetime, terms: Terms, numbering: Numbering) -> None:
+        """BILL-3: on the monthly cycle an upgrade charges nothing in the current period.
+        BILL-4: on the annual cycle it is charged at once, prorated over the rest of the
+        period: (new rate - old rate) x days_remaining / days_in_period, the day of the
+        change counting as remaining. BILL-5: a downgrade never credits; the rate already
+        charged for the period stays the reference, so a seat removed and added back within
+        a period is not charged twice."""
+        period = self.period
+        if (
+            self.cycle is not Cycle.ANNUAL
+            or period is None
+            or not period.start <= at < period.end
+            or self.status is AccountStatus.TRIALING
+            or not self.is_paid_plan(terms)
+        ):
+            return
+        new_rate = self.seats * terms.unit_price(self.plan, self.currency, self.cycle, period.start.date())
+        if new_rate <= self.charged_rate:
+            return
+        old_rate = self.charged_rate
+        remaining = days_between(at.date(), period.end.date())
+        in_period = days_between(period.start.date(), period.end.date())
+        amount = Fraction(new_rate - old_rate) * remaining / in_period
+        self.trigger(self.RateRaised, at, rate=new_rate)
+        text = (
+            f"Upgrade to {self.plan}, {self.seats} seats: rate {new_rate} from {old_rate} "
+            f"{self.currency}/year, {remaining}/{in_period} days"
+        )
+        self.issue_invoice([(text, amount, "BILL-4")], at, terms, numbering, purpose="proration")
+
+    def add_payment_method(
+        self, kind: PaymentMethodKind, token: str, at: datetime, terms: Terms, numbering: Numbering
+    ) -> None:
+        """PAY-1: only a kind and an opaque token. TRIAL-2: during the trial, the trial ends and
+        the first period starts and is charged at once. TRIAL-3: after a trial expired, the
+        account is reactivated and charged the same way. PAY-4: every open invoice is charged
+        at once (the invoices' next attempt becomes now)."""
+        self.check_not_closed()
+        method = PaymentMethod(kind=kind, token=check_text(token, "token"))
+        self.trigger(self.PaymentMethodAdded, at, method=method)
+        if self.status is AccountStatus.TRIALING:
+            self.start_period(at, terms, numbering, new_anchor=True)
+        self.clear_suspension(SuspensionReason.TRIAL_EXPIRED, at, terms, numbering)
+
+    def set_billing_details(
+        self, *, name: str, email: str | None, company: str, address: Address | None, at: datetime
+    ) -> None:
+        self.check_not_closed()
+        details = BillingDetails(
+            name=check_text(name, "name"),
+            email=check_email(email, "email") if email else None,
+            company=check_text(company, "company"),
+            address=address,
+        )
+        if address is not None:
+            check_country(address.country, "address.country")
+        self.trigger(self.BillingDetailsSet, at, details=details)
+
+    def set_vat_id(self, vat_id: str, at: datetime) -> None:
+        """INV-5: a valid VAT ID for the account's country; it changes no issued invoice."""
+        self.check_not_closed()
+        self.trigger(self.VatIdSet, at, vat_id=check_vat_id(vat_id, self.country))
+
+    def record_activity(self, at: datetime) -> None:
+        """IDLE-1: recorded agent activity."""
+        self.check_not_closed()
+        self.trigger(self.ActivityRecorded, at)
+
+    def report_shared_login(self, login: str, at: datetime) -> None:
+        """LOGIN-1: a detected shared login adds a surcharge from the next period."""
+        self.check_not_closed()
+        login = check_text(login, "login")
+        if login in self.shared_logins:
+            raise invalid("login", "this shared login is already reported")
+        self.trigger(self.SharedLoginReported, at, login=login)
+
+    def resolve_shared_login(self, login: str, at: datetime) -> None:
+        self.check_not_closed()
+        if login not in self.shared_logins:
+            raise invalid("login", "no shared login of that name is reported")
+        self.trigger(self.SharedLoginResolved, at, login=login)
+
+    def cancel(self, via: CancellationChannel, at: datetime, terms: Terms) -> None:
+        """CANCEL-1: the "stop account" action takes effect at once, with no refund.
+        CANCEL-2: by e-mail, the request is recorded at once, no period is renewed after it,
+        and it takes effect at the end of the next business day."""
+        self.check_not_closed()
+        if via is CancellationChannel.EMAIL:
+            if self.cancellation_effective_at is not None:
+                raise invalid("via", "a cancellation is already pending")
+            effective = terms.end_of_next_business_day(at)
+        else:
+            effective = at
+        self.trigger(self.CancellationRequested, at, via=via, takes_effect_at=effective)
+        if effective <= at:
+            self.take_cancellation_effect(at)
+
+    def take_cancellation_effect(self, at: datetime) -> None:
+        """CANCEL-1: when a cancellation takes effect the owner is sent cancellation_confirmed."""
+        self.trigger(self.Cancelled, at)
+        self.notify(NotificationKind.CANCELLATION_CONFIRMED, at)
+
+    def suspend(self, reason: SuspensionReason, at: datetime) -> None:
+        """CANCEL-4: the vendor warns the owner first: a notice is recorded before the
+        suspension takes effect."""
+        self.check_not_closed()
+        if reason in self.suspension_reasons:
+            raise invalid("reason", f"the account is already suspended for {reason.value}")
+        self.trigger(self.SuspensionNoticeGiven, at, reason=reason)
+        self.add_suspension(reason, at)
+
+    def lift_suspension(
+        self, reason: SuspensionReason, at: datetime, terms: Terms, numbering: Numbering
+    ) -> None:
+        self.check_not_closed()
+        if reason not in self.suspension_reasons:
+            raise invalid("reason", f"the account is not suspended for {reason.value}")
+        self.clear_suspension(reason, at, terms, numbering)
+
+    def correct_invoice(
+        self,
+        *,
+        name: str | None,
+        company: str | None,
+        address: Address | None,
+        at: datetime,
+        numbering: Numbering,
+    ) -> None:
+        """INV-2: the billing details of the last invoice may be corrected within 15 days of
+        its issue: a credit note reverses it in full and a new invoice with the same lines and
+        tax and the corrected details replaces it; what was paid on the old invoice is
+        applied to the new one. The reissued invoice starts its own window."""
+        self.check_not_closed()
+        if name is None and company is None and address is None:
+            raise invalid("details", "give at least one of name, company, address")
+        last = next((i for i in reversed(self.invoices) if i.kind is DocumentKind.INVOICE), None)
+        if last is None:
+            raise invalid("account", "the account has no invoice to correct")
+        if not within_days(last.issued_at, CORRECTION_WINDOW_DAYS, at):
+            raise DomainError(
+                ErrorCode.CORRECTION_WINDOW_CLOSED,
+                f"invoice {last.number} was issued more than {CORRECTION_WINDOW_DAYS} days ago;"
+                " new billing details apply from the next invoice",
+                "account",
+            )
+        details = last.billed_to.model_copy(
+            update={
+                k: v
+                for k, v in {
+                    "name": check_text(name, "name") if name is not None else None,
+                    "company": check_text(company, "company") if company is not None else None,
+                    "address": address,
+                }.items()
+                if v is not None
+            }
+        )
+        credit_number = numbering.next(DocumentKind.CREDIT_NOTE, self.id, at)
+        new_number = numbering.next(DocumentKind.INVOICE, self.id, at)
+        credit_note = last.model_copy(
+            update={
+                "number": credit_number,
+                "kind": DocumentKind.CREDIT_NOTE,
+                "issued_at": at,
+                "credits": last.number,
+                "reissue_of": None,
+                "status": InvoiceStatus.PAID,
+                "next_attempt_at": None,
+                "declines": 0,
+                "first_declined_at": None,
+            }
+        )
+        reissued = last.model_copy(
+            update={
+                "number": new_number,
+                "issued_at": at,
+                "billed_to": details,
+                "reissue_of": last.number,
+                "credits": None,
+            }
+        )
+        self.trigger(
+            self.InvoiceCorrected, at, credit_note=credit_note, reissued=reissued, details=details
+        )
+
+    # ------------------------------------------------------- billing steps
+
+    def start_billing_if_due(self, at: datetime, terms: Terms, numbering: Numbering) -> None:
+        """BILL-8: an account reactivated (or moved onto a paid plan) after its last charged
+        period ended starts a new period at that instant, charged at once (a new billing
+        anchor); within a charged period it keeps its anchor."""
+        if self.status is not AccountStatus.ACTIVE or not self.is_paid_plan(terms):
+            return
+        if self.period is None or self.period.end <= at:
+            self.start_period(at, terms, numbering, new_anchor=True)
+
+    def start_period(
+        self, at: datetime, terms: Terms, numbering: Numbering, *, new_anchor: bool
+    ) -> None:
+        """BILL-2: billing is in advance: each period is charged at its start, for the seats
+        and plan in force then: seats x per-seat price. Periods follow each other from the
+        billing anchor (TIME-1). LOGIN-1 (interpretation of the amount): each shared login
+        adds one seat of the account's plan and cycle to every period starting after it was
+        reported, until it is resolved."""
+        months = MONTHS_PER_CYCLE[self.cycle]
+        if new_anchor or self.period is None:
+            anchor, index = at, 0
+        else:
+            anchor, index = self.period.anchor, self.period.index + 1
+        start = add_months(anchor, index * months)
+        end = add_months(anchor, (index + 1) * months)
+        unit = terms.unit_price(self.plan, self.currency, self.cycle, start.date())
+        seats = self.seats
+        period = Period(
+            anchor=anchor, index=index, start=start, end=end, plan=self.plan, seats=seats, unit_price=unit
+        )
+        self.trigger(self.PeriodStarted, at, period=period, rate=seats * unit)
+        span = f"{start.date()} to {end.date()}"
+        lines: list[tuple[str, Fraction | Decimal, str]] = [
+            (f"{self.plan} ({self.cycle.value}), {seats} seats x {unit} {self.currency}, {span}", seats * unit, "BILL-2")
+        ]
+        lines += [
+            (f"Shared login surcharge ({login}), {span}", unit, "LOGIN-1") for login in self.shared_logins
+        ]
+        self.issue_invoice(lines, at, terms, numbering, purpose="period", period=period)
+
+    def issue_invoice(
+        self,
+        lines: list[tuple[str, Fraction | Decimal, str]],
+        at: datetime,
+        terms: Terms,
+        numbering: Numbering,
+        *,
+        purpose: str,
+        period: Period | None = None,
+    ) -> Invoice | None:
+        """INV-1: numbered from the gapless series of the issue year. INV-4: VAT decided from
+        the profile at this instant. PAY-2: an invoice with a positive total is charged to the
+        payment method (its first attempt is due now). TRIAL-1: the free plan never invoices."""
+        del purpose  # recorded on the lines' rules; kept in the signature for readability
+        vat = decide_vat(
+            customer_country=self.country,
+            vat_id=self.vat_id,
+            seller_country=terms.seller_country,
+            issue_day=at.date(),
+            table=terms.vat_table,
+        )
+        exact_total = sum((Fraction(amount) for _, amount, _ in lines), start=Fraction(0))
+        if exact_total <= 0:
+            return None
+        invoice = build_invoice(
+            number=numbering.next(DocumentKind.INVOICE, self.id, at),
+            kind=DocumentKind.INVOICE,
+            issued_at=at,
+            currency=self.currency,
+            lines=lines,
+            vat=vat,
+            vat_id=self.vat_id,
+            billed_to=self.default_billing_details(),
+            plan=self.plan,
+            period_start=period.start if period else None,
+            period_end=period.end if period else None,
+            next_attempt_at=at if self.payment_method is not None else None,
+        )
+        self.trigger(self.InvoiceIssued, at, invoice=invoice)
+        return invoice
+
+    def record_payment(
+        self,
+        *,
+        invoice_number: str,
+        approved: bool,
+        reference: str,
+        at: datetime,
+        terms: Terms,
+        numbering: Numbering,
+    ) -> None:
+        """PAY-3: a receipt after every successful charge. PAY-4 (interpretation): a declined
+        charge is retried 1, 3 and 7 days after the first decline, each decline notifying the
+        owner; when the last retry fails the account is suspended (payment_failed). The
+        invoice stays open until paid; when every open invoice is paid, payment_failed is
+        cleared."""
+        invoice = self.invoice(invoice_number)
+        assert invoice.status is InvoiceStatus.OPEN, "only open invoices are charged"
+        payment = Payment(
+            invoice=invoice.number,
+            amount=invoice.total,
+            status=PaymentStatus.SUCCEEDED if approved else PaymentStatus.DECLINED,
+            at=at,
+            attempt=invoice.declines + 1,
+            reference=reference,
+        )
+        if approved:
+            self.trigger(self.PaymentSucceeded, at, payment=payment)
+            self.notify(NotificationKind.RECEIPT, at, subject=invoice.number)
+            if not self.open_invoices():
+                self.clear_suspension(SuspensionReason.PAYMENT_FAILED, at, terms, numbering)
+            return
+        first_decline = invoice.first_declined_at or at
+        declines = invoice.declines + 1
+        next_attempt = (
+            first_decline + RETRY_DELAYS_DAYS[declines - 1] * DAY
+            if declines <= len(RETRY_DELAYS_DAYS)
+            else None
+        )
+        self.trigger(self.PaymentDeclined, at, payment=payment, next_attempt_at=next_attempt)
+        self.notify(NotificationKind.PAYMENT_DECLINED, at, subject=invoice.number)
+        if next_attempt is None:
+            self.add_suspension(SuspensionReason.PAYMENT_FAILED, at)
+
+    def due_charges(self, until: datetime) -> list[Invoice]:
+        """PAY-2: open invoices whose next charge attempt is due, oldest first."""
+        if self.payment_method is None or self.is_closed:
+            return []
+        return [
+            i
+            for i in self.open_invoices()
+            if i.next_attempt_at is not None and i.next_attempt_at <= until and i.total > 0
+        ]
+
+    # -------------------------------------------------------- suspension
+
+    def add_suspension(self, reason: SuspensionReason, at: datetime) -> None:
+        """CANCEL-4: every move into suspended sends exactly one `suspended` notification; a
+        reason added to an already suspended account sends none."""
+        if self.status is AccountStatus.SUSPENDED:
+            if reason not in self.suspension_reasons:
+                self.trigger(self.SuspensionReasonAdded, at, reason=reason)
+            return
+        self.trigger(self.Suspended, at, reason=reason)
+        self.notify(NotificationKind.SUSPENDED, at)
+
+    def clear_suspension(
+        self, reason: SuspensionReason, at: datetime, terms: Terms, numbering: Numbering
+    ) -> None:
+        """ACC-4: reactivated only when every reason is cleared; then BILL-8 applies."""
+        if reason not in self.suspension_reasons:
+            return
+        last = len(self.suspension_reasons) == 1
+        resumes_as: AccountStatus | None = None
+        if last:
+            in_trial = (
+                self.period is None and self.trial_ends_at is not None and at < self.trial_ends_at
+            )
+            resumes_as = AccountStatus.TRIALING if in_trial else AccountStatus.ACTIVE
+        self.trigger(self.SuspensionReasonCleared, at, reason=reason, resumes_as=resumes_as)
+        if resumes_as is AccountStatus.ACTIVE:
+            self.start_billing_if_due(at, terms, numbering)
+
+    # --------------------------------------------------------- inactivity
+
+    def is_idle_subject(self) -> bool:
+        """IDLE-2 (interpretation): inactivity deletion applies to accounts that pay nothing:
+        free, trialing or suspended ones. Active paid accounts are exempt; cancelled ones
+        follow CANCEL-3."""
+        if self.status in (AccountStatus.TRIALING, AccountStatus.SUSPENDED):
+            return True
+        return self.status is AccountStatus.ACTIVE and self.period is None and self.trial_ends_at is None
+
+    def refresh_idle_exemption(self, at: datetime) -> None:
+        """IDLE-2: an account that loses its exemption is warned from that moment on at the
+        earliest; one that regains it is not deleted and its warning is void."""
+        if self.is_idle_subject():
+            if self.idle_since is None:
+                self.idle_since = at
+        else:
+            self.idle_since = None
+            self.warned_at = None
+
+    def inactivity_task(self) -> Task | None:
+        """IDLE-1: the warning at last activity + 28 x 24 h; the deletion at the later of last
+        activity + 56 x 24 h and warning + 28 x 24 h."""
+        if self.idle_since is None or self.last_activity_at is None:
+            return None
+        if self.warned_at is None:
+            due = max(self.last_activity_at + IDLE_WARNING_DAYS * DAY, self.idle_since)
+            return Task(due, TaskKind.INACTIVITY, f"inactivity-warning:{self.id}:{due.isoformat()}")
+        due = max(
+            self.last_activity_at + IDLE_DELETION_DAYS * DAY,
+            self.warned_at + IDLE_WARNING_DAYS * DAY,
+        )
+        return Task(due, TaskKind.INACTIVITY, f"inactivity-deletion:{self.id}:{due.isoformat()}")
+
+    # ------------------------------------------------------ notifications
+
+    def notify(self, kind: NotificationKind, at: datetime, subject: str | None = None) -> None:
+        assert self.owner is not None
+        notification = Notification(
+            id=stable_id("notification", self.id, self.version + 1),
+            kind=kind,
+            to=self.owner.email,
+            at=at,
+            subject=subject,
+        )
+        self.trigger(self.OwnerNotified, at, notification=notification)
+
+    # ----------------------------------------------------- scheduled work
+
+    def tasks(self) -> list[Task]:
+        """Everything this account has due, each with a key naming what it does (TIME-3)."""
+        if self.status is AccountStatus.DELETED:
+            return []
+        found: list[Task] = []
+        if self.status is AccountStatus.CANCELLED:
+            assert self.cancelled_at is not None
+            due = self.cancelled_at + DELETION_AFTER_CANCELLATION_DAYS * DAY
+            return [Task(due, TaskKind.INACTIVITY, f"deletion:{self.id}")]
+        if self.cancellation_effective_at is not None:
+            found.append(
+                Task(self.cancellation_effective_at, TaskKind.CANCELLATION, f"cancellation:{self.id}")
+            )
+        if self.status is AccountStatus.TRIALING and self.trial_ends_at is not None:
+            found.append(Task(self.trial_ends_at, TaskKind.TRIAL_EXPIRY, f"trial-expiry:{self.id}"))
+        renewal = self.renewal_due()
+        if renewal is not None:
+            found.append(
+                Task(renewal, TaskKind.RENEWAL, f"renewal:{self.id}:{renewal.isoformat()}")
+            )
+        attempts = [i.next_attempt_at for i in self.open_invoices() if i.next_attempt_at is not None]
+        if attempts and self.payment_method is not None:
+            first = min(attempts)
+            found.append(Task(first, TaskKind.PAYMENT, f"payment:{self.id}:{first.isoformat()}"))
+        idle = self.inactivity_task()
+        if idle is not None:
+            found.append(idle)
+        return found
+
+    def next_task(self) -> Task | None:
+        tasks = self.tasks()
+        return min(tasks) if tasks else None
+
+    def renewal_due(self) -> datetime | None:
+        """BILL-2: the next period starts when the current one ends. BILL-7: a cancelled,
+        suspended or deleted account is not renewed; CANCEL-2: nor one with a cancellation
+        pending. TRIAL-1: the free plan has no periods."""
+        if (
+            self.status is not AccountStatus.ACTIVE
+            or self.period is None
+            or self.cancellation_effective_at is not None
+        ):
+            return None
+        return self.period.end
+
+    def run_task(self, task: Task, terms: Terms, numbering: Numbering) -> bool:
+        """Does the task if it is still due as named; returns False (and records nothing) when
+        it was already done, so running the scheduler twice changes nothing."""
+        if task not in self.tasks():
+            return False
+        at = task.due_at
+        if task.kind is TaskKind.CANCELLATION:
+            self.take_cancellation_effect(at)
+        elif task.kind is TaskKind.TRIAL_EXPIRY:
+            self.expire_trial(at)
+        elif task.kind is TaskKind.RENEWAL:
+            self.renew(at, terms, numbering)
+        elif task.kind is TaskKind.INACTIVITY:
+            self.deal_with_inactivity(task, at)
+        else:
+            # PAYMENT tasks are carried out by the application, which talks to the gateway.
+            return False
+        return True
+
+    def expire_trial(self, at: datetime) -> None:
+        """TRIAL-3: a trial that ends without a payment method suspends the account."""
+        self.add_suspension(SuspensionReason.TRIAL_EXPIRED, at)
+
+    def renew(self, at: datetime, terms: Terms, numbering: Numbering) -> None:
+        """BILL-2: the next period, from the same anchor; on the free plan, none."""
+        if not self.is_paid_plan(terms):
+            return
+        self.start_period(at, terms, numbering, new_anchor=False)
+
+    def deal_with_inactivity(self, task: Task, at: datetime) -> None:
+        """IDLE-1 warning and deletion; CANCEL-3 deletion 30 days after a cancellation."""
+        if task.key.startswith("inactivity-warning:"):
+            self.trigger(self.InactivityWarned, at)
+            self.notify(NotificationKind.INACTIVITY_WARNING, at)
+            return
+        cause = "cancelled" if self.status is AccountStatus.CANCELLED else "inactivity"
+        self.trigger(self.Deleted, at, cause=cause)
+        self.notify(NotificationKind.ACCOUNT_DELETED, at)
+
+    # ------------------------------------------------------------ queries
+
+    def balance(self) -> dict[str, Money]:
+        """Receivable = invoiced - credited - paid; paid and refunded as recorded."""
+        zero = Money.zero(self.currency)
+        invoiced = sum((self.money(i.total) for i in self.invoices if i.kind is DocumentKind.INVOICE), zero)
+        credited = sum((self.money(i.total) for i in self.invoices if i.kind is DocumentKind.CREDIT_NOTE), zero)
+        paid = sum(
+            (self.money(p.amount) for p in self.payments if p.status is PaymentStatus.SUCCEEDED), zero
+        )
+        refunded = sum((self.money(r.amount) for r in self.refunds), zero)
+        return {
+            "receivable": invoiced - credited - paid,
+            "prepaid_credit": zero,
+            "paid": paid,
+            "refunded": refunded,
+        }
+
+    def liability_cap(self, claim_date: date) -> Money:
+        """LIAB-1 (interpretation of "or"): the greater of the fees for the one month before
+        the claim date and 100 in the account's currency. The month's fee is the charge of the
+        period in force on the day before the claim date; for annual billing 1/12 of it,
+        rounded half up."""
+        day = claim_date - timedelta(days=1)
+        in_force = [
+            i
+            for i in self.invoices
+            if i.kind is DocumentKind.INVOICE
+            and i.status is not InvoiceStatus.CREDITED
+            and i.period_start is not None
+            and i.period_end is not None
+            and i.period_start.date() <= day < i.period_end.date()
+        ]
+        fee = Decimal(0)
+        if in_force:
+            charge = in_force[-1]
+            assert charge.period_start is not None and charge.period_end is not None
+            annual = add_months(charge.period_start, 12) == charge.period_end
+            fee = round_half_up(Fraction(charge.net) / (12 if annual else 1), self.currency)
+        return self.money(max(fee, LIABILITY_FLOOR))

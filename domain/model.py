@@ -1,0 +1,122 @@
+"""Base classes: pydantic events that the eventsourcing library can store and replay, and
+aggregates that raise them.
+
+Events are immutable, past tense, nested in their aggregate, and carry the business time
+they take effect (`effective_at`, TIME-2). The store adds the recording time
+(`recorded_at`) when it writes them; the domain never reads a clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar, Self, TypeVar
+from uuid import UUID, uuid5
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+# Deterministic identities (slug claims, invoice series, idempotency records) live here.
+NAMESPACE = UUID("6c1f3b2e-8a4d-5c7e-9f10-2b3c4d5e6f70")
+
+
+def stable_id(*parts: object) -> UUID:
+    return uuid5(NAMESPACE, ":".join(str(p) for p in parts))
+
+
+class Event(BaseModel):
+    """One immutable fact. Subclasses are named in the past tense."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    class_version: ClassVar[int] = 1
+    aggregate_type: ClassVar[type[Aggregate]]
+
+    originator_id: UUID
+    originator_version: int
+    effective_at: datetime
+    recorded_at: datetime | None = None
+    actor: str | None = None
+
+    # The eventsourcing library's repository folds events with `mutate`.
+    def mutate(self, aggregate: Aggregate | None) -> Aggregate:
+        if aggregate is None:
+            aggregate = self.aggregate_type.model_construct(id=self.originator_id, version=0)
+            aggregate.init_defaults()
+        assert aggregate.id == self.originator_id, "event applied to the wrong aggregate"
+        assert self.originator_version == aggregate.version + 1, "event out of sequence"
+        self.apply(aggregate)
+        aggregate.version = self.originator_version
+        return aggregate
+
+    def apply(self, aggregate: Any) -> None:
+        """How this fact changes its aggregate. Pure; never raises for valid history."""
+
+    @property
+    def timestamp(self) -> datetime:
+        return self.recorded_at or self.effective_at
+
+
+TEvent = TypeVar("TEvent", bound=Event)
+
+
+class Aggregate(BaseModel):
+    """A consistency boundary. Commands are methods named as orders; each checks its
+    guards (`check_*`) and then triggers events, which `apply` themselves."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    id: UUID
+    version: int = 0
+    _pending: list[Event] = PrivateAttr(default_factory=list)
+    _actor: str | None = PrivateAttr(default=None)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        for value in list(vars(cls).values()):
+            if isinstance(value, type) and issubclass(value, Event):
+                value.aggregate_type = cls
+
+    def init_defaults(self) -> None:
+        """Fills every field with its default, for an aggregate built by its first event."""
+        for name, field in type(self).model_fields.items():
+            if name in {"id", "version"}:
+                continue
+            setattr(self, name, field.get_default(call_default_factory=True))
+        object.__setattr__(self, "__pydantic_private__", {"_pending": [], "_actor": None})
+
+    @classmethod
+    def create(
+        cls, event_class: type[Event], id: UUID, at: datetime, actor: str | None = None, **fields: Any
+    ) -> Self:
+        event = event_class(
+            originator_id=id, originator_version=1, effective_at=at, actor=actor, **fields
+        )
+        aggregate = event.mutate(None)
+        assert isinstance(aggregate, cls)
+        aggregate._actor = actor
+        aggregate._pending.append(event)
+        return aggregate
+
+    def act_as(self, actor: str | None) -> None:
+        """Names who causes the events triggered from now on (an API token, the scheduler)."""
+        self._actor = actor
+
+    def trigger(self, event_class: type[TEvent], at: datetime, **fields: Any) -> TEvent:
+        event = event_class(
+            originator_id=self.id,
+            originator_version=self.version + 1,
+            effective_at=at,
+            actor=self._actor,
+            **fields,
+        )
+        event.mutate(self)
+        self._pending.append(event)
+        return event
+
+    def collect_events(self) -> list[Event]:
+        events, self._pending = self._pending, []
+        return events
+
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._pending)

@@ -1,0 +1,56 @@
+"""Double-entry postings folded from financial events: per currency they sum to zero."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from domain.account import Account
+from domain.invoicing import Invoice, PaymentStatus
+from domain.model import Event
+
+RECEIVABLE = "receivable"
+CASH = "cash"
+REFUNDS_PAYABLE = "refunds_payable"
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    account: str
+    currency: str
+    amount: Decimal  # debit positive, credit negative
+
+
+def _invoice(invoice: Invoice, sign: int) -> list[Posting]:
+    cur = invoice.currency
+    return [
+        Posting(RECEIVABLE, cur, sign * invoice.total),
+        Posting(f"revenue:{invoice.plan or 'other'}", cur, -sign * invoice.net),
+        Posting(f"vat_payable:{invoice.vat_country}", cur, -sign * invoice.vat),
+    ]
+
+
+def postings_for(event: Event, currency_of: dict[object, str]) -> list[Posting]:
+    if isinstance(event, Account.Opened):
+        currency_of[event.originator_id] = event.currency
+    if isinstance(event, Account.InvoiceIssued):
+        return _invoice(event.invoice, +1)
+    if isinstance(event, Account.InvoiceCorrected):
+        return _invoice(event.credit_note, -1) + _invoice(event.reissued, +1)
+    if isinstance(event, Account.PaymentSucceeded):
+        cur = currency_of[event.originator_id]
+        assert event.payment.status is PaymentStatus.SUCCEEDED
+        return [Posting(CASH, cur, event.payment.amount), Posting(RECEIVABLE, cur, -event.payment.amount)]
+    return []
+
+
+def trial_balance(events: Iterable[Event]) -> dict[str, dict[str, Decimal]]:
+    """Per currency, the total of each ledger account."""
+    totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    currency_of: dict[object, str] = {}
+    for event in events:
+        for posting in postings_for(event, currency_of):
+            totals[posting.currency][posting.account] += posting.amount
+    return {cur: dict(sorted(accounts.items())) for cur, accounts in sorted(totals.items())}
