@@ -75,7 +75,7 @@ class Unit:
         if aggregate_id in self.loaded:
             found = self.loaded[aggregate_id]
         else:
-            found = self.ledger.store.repository.get(aggregate_id)
+            found = self.ledger.store.aggregate(aggregate_id)
             found.act_as(self.actor)
             self.loaded[aggregate_id] = found
         assert isinstance(found, kind)
@@ -192,7 +192,7 @@ class Ledger:
 
     def _command_record(self, key: str) -> CommandRecord | None:
         try:
-            record = self.store.repository.get(CommandRecord.id_for(key))
+            record = self.store.aggregate(CommandRecord.id_for(key))
         except AggregateNotFoundError:
             return None
         assert isinstance(record, CommandRecord)
@@ -288,7 +288,12 @@ class Ledger:
         raise invalid("company", "no free slug left for this company name")
 
     def add_seats(
-        self, account_id: UUID, count: int, *, actor: str | None = None, idempotency_key: str | None = None
+        self,
+        account_id: UUID,
+        count: int,
+        *,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
     ) -> None:
         self._account_command(
             account_id,
@@ -299,7 +304,12 @@ class Ledger:
         )
 
     def remove_seats(
-        self, account_id: UUID, count: int, *, actor: str | None = None, idempotency_key: str | None = None
+        self,
+        account_id: UUID,
+        count: int,
+        *,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
     ) -> None:
         self._account_command(
             account_id,
@@ -310,7 +320,12 @@ class Ledger:
         )
 
     def change_plan(
-        self, account_id: UUID, plan: str, *, actor: str | None = None, idempotency_key: str | None = None
+        self,
+        account_id: UUID,
+        plan: str,
+        *,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
     ) -> None:
         self._account_command(
             account_id,
@@ -359,11 +374,21 @@ class Ledger:
             ),
             actor=actor,
             idempotency_key=idempotency_key,
-            request={"command": "set_billing_details", "name": name, "company": company, "address": address},
+            request={
+                "command": "set_billing_details",
+                "name": name,
+                "company": company,
+                "address": address,
+            },
         )
 
     def set_vat_id(
-        self, account_id: UUID, vat_id: str, *, actor: str | None = None, idempotency_key: str | None = None
+        self,
+        account_id: UUID,
+        vat_id: str,
+        *,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
     ) -> None:
         self._account_command(
             account_id,
@@ -385,7 +410,12 @@ class Ledger:
         )
 
     def cancel(
-        self, account_id: UUID, via: str, *, actor: str | None = None, idempotency_key: str | None = None
+        self,
+        account_id: UUID,
+        via: str,
+        *,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
     ) -> None:
         channel = _enum(CancellationChannel, via, "via")
         self._account_command(
@@ -397,7 +427,12 @@ class Ledger:
         )
 
     def suspend(
-        self, account_id: UUID, reason: str, *, actor: str | None = None, idempotency_key: str | None = None
+        self,
+        account_id: UUID,
+        reason: str,
+        *,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
     ) -> None:
         why = _enum(SuspensionReason, reason, "reason")
         self._account_command(
@@ -409,7 +444,12 @@ class Ledger:
         )
 
     def lift_suspension(
-        self, account_id: UUID, reason: str, *, actor: str | None = None, idempotency_key: str | None = None
+        self,
+        account_id: UUID,
+        reason: str,
+        *,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
     ) -> None:
         why = _enum(SuspensionReason, reason, "reason")
         self._account_command(
@@ -421,7 +461,12 @@ class Ledger:
         )
 
     def report_shared_login(
-        self, account_id: UUID, login: str, *, actor: str | None = None, idempotency_key: str | None = None
+        self,
+        account_id: UUID,
+        login: str,
+        *,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
     ) -> None:
         self._account_command(
             account_id,
@@ -432,7 +477,12 @@ class Ledger:
         )
 
     def resolve_shared_login(
-        self, account_id: UUID, login: str, *, actor: str | None = None, idempotency_key: str | None = None
+        self,
+        account_id: UUID,
+        login: str,
+        *,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
     ) -> None:
         self._account_command(
             account_id,
@@ -460,7 +510,12 @@ class Ledger:
             ),
             actor=actor,
             idempotency_key=idempotency_key,
-            request={"command": "correct_invoice", "name": name, "company": company, "address": address},
+            request={
+                "command": "correct_invoice",
+                "name": name,
+                "company": company,
+                "address": address,
+            },
         )
 
     def announce_price_change(
@@ -492,9 +547,10 @@ class Ledger:
             )
             for account_id in self.account_ids():
                 account = unit.account(account_id)
-                if (
-                    not account.is_closed
-                    and (account.plan, account.currency, account.cycle) == (plan, currency, price_cycle)
+                if not account.is_closed and (account.plan, account.currency, account.cycle) == (
+                    plan,
+                    currency,
+                    price_cycle,
                 ):
                     account.notify(NotificationKind.PRICE_CHANGE, unit.at, subject=f"{plan}:{day}")
 
@@ -502,8 +558,14 @@ class Ledger:
             work,
             actor=actor,
             idempotency_key=idempotency_key,
-            request={"command": "announce_price_change", "plan": plan, "currency": currency,
-                     "cycle": cycle, "price": str(amount), "effective_on": str(day)},
+            request={
+                "command": "announce_price_change",
+                "plan": plan,
+                "currency": currency,
+                "cycle": cycle,
+                "price": str(amount),
+                "effective_on": str(day),
+            },
         )
 
     # ------------------------------------------------------------ payments
@@ -513,7 +575,7 @@ class Ledger:
         per attempt (the gateway key is the invoice number and attempt), then records the
         outcome."""
         for _ in range(MAX_COMMAND_ATTEMPTS):
-            account = self.store.repository.get(account_id)
+            account = self.store.aggregate(account_id)
             assert isinstance(account, Account)
             due = account.due_charges(at)
             if not due:
@@ -583,12 +645,7 @@ class Ledger:
     def next_due(self) -> datetime | None:
         with self._due_lock:
             self.due.catch_up()
-            found = self.due.pop_due(datetime.max.replace(tzinfo=self.now().tzinfo))
-            if found is None:
-                return None
-            account = self.store.repository.get(found[0])
-            self.due.refresh(account)
-            return found[1].due_at
+            return self.due.peek()
 
     # ------------------------------------------------------------ queries
 
@@ -600,9 +657,11 @@ class Ledger:
 
     def load(self, account_id: UUID) -> Account:
         try:
-            account = self.store.repository.get(account_id)
+            account = self.store.aggregate(account_id)
         except AggregateNotFoundError:
-            raise DomainError(ErrorCode.UNKNOWN_ACCOUNT, f"no account {account_id}", "account") from None
+            raise DomainError(
+                ErrorCode.UNKNOWN_ACCOUNT, f"no account {account_id}", "account"
+            ) from None
         if not isinstance(account, Account):
             raise DomainError(ErrorCode.UNKNOWN_ACCOUNT, f"no account {account_id}", "account")
         return account
@@ -645,14 +704,22 @@ class Ledger:
 
     def refunds(self, account_id: UUID) -> list[dict[str, Any]]:
         a = self.load(account_id)
-        return [{"amount": str(a.money(r.amount)), "at": iso(r.at), "rule": r.rule} for r in a.refunds]
+        return [
+            {"amount": str(a.money(r.amount)), "at": iso(r.at), "rule": r.rule} for r in a.refunds
+        ]
 
     def balance(self, account_id: UUID) -> dict[str, str]:
         return {k: str(v) for k, v in self.load(account_id).balance().items()}
 
     def notifications(self, account_id: UUID) -> list[dict[str, Any]]:
         return [
-            {"kind": n.kind.value, "to": n.to, "at": iso(n.at), "subject": n.subject, "id": str(n.id)}
+            {
+                "kind": n.kind.value,
+                "to": n.to,
+                "at": iso(n.at),
+                "subject": n.subject,
+                "id": str(n.id),
+            }
             for n in self.load(account_id).notifications
         ]
 
@@ -671,7 +738,7 @@ class Ledger:
                 start=position, limit=1000, inclusive_of_start=False
             )
             for notification in page:
-                yield self.store.mapper.to_domain_event(notification)
+                yield self.store.event(notification)
                 position = notification.id
             if len(page) < 1000:
                 return
@@ -679,7 +746,9 @@ class Ledger:
     def ledger(self) -> dict[str, Any]:
         balances = trial_balance(self.events())
         view: dict[str, Any] = {
-            "balanced": all(sum(accounts.values(), Decimal(0)) == 0 for accounts in balances.values())
+            "balanced": all(
+                sum(accounts.values(), Decimal(0)) == 0 for accounts in balances.values()
+            )
         }
         for currency, accounts in balances.items():
             view[currency] = {name: f"{amount:.2f}" for name, amount in accounts.items()}
@@ -703,7 +772,7 @@ def _enum(kind: type[Any], value: object, field_name: str) -> Any:
 
 
 def _decimal(value: object, field_name: str) -> Decimal:
-    if isinstance(value, float) or isinstance(value, bool):
+    if isinstance(value, (float, bool)):
         raise invalid(field_name, "give money as a string, never a float")
     try:
         amount = Decimal(str(value))
@@ -731,7 +800,9 @@ def _address(value: dict[str, Any] | None) -> Address | None:
     if not isinstance(value, dict):
         raise invalid("address", "must be a mapping of street, city, postal_code, state, country")
     try:
-        return Address.model_validate({k: (str(v) if v is not None else None) for k, v in value.items()})
+        return Address.model_validate(
+            {k: (str(v) if v is not None else None) for k, v in value.items()}
+        )
     except ValueError as error:
         raise invalid("address", str(error).splitlines()[0]) from None
 
@@ -748,7 +819,10 @@ def _invoice_view(i: Invoice) -> dict[str, Any]:
         "number": i.number,
         "kind": i.kind.value,
         "issued_at": iso(i.issued_at),
-        "lines": [{"description": line.description, "amount": money(line.amount), "rule": line.rule} for line in i.lines],
+        "lines": [
+            {"description": line.description, "amount": money(line.amount), "rule": line.rule}
+            for line in i.lines
+        ],
         "net": money(i.net),
         "vat": money(i.vat),
         "vat_rate": f"{i.vat_rate}%",

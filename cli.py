@@ -56,8 +56,10 @@ def demo(
     """A few accounts living through a simulated year, through the Ledger's commands."""
     settings = Settings(store=store) if store else Settings()
     if settings.store.startswith("sqlite:///"):
-        Path(settings.store[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    start = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(days=400)
+        Path(settings.store[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    start = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(
+        days=400
+    )
     clock = SimulatedClock(start)
     ledger = Ledger(settings, clock=clock)
     rng = random.Random(seed)
@@ -99,11 +101,16 @@ def demo(
                 ledger.record_activity(account_id)
     for account_id in ids:
         view = ledger.account(account_id)
-        table = Table(title=f"{view['slug']} — {view['status']}, {view['plan']} ({view['cycle']}), {view['seats']} seats")
+        table = Table(
+            title=f"{view['slug']}: {view['status']}, {view['plan']} ({view['cycle']}), "
+            f"{view['seats']} seats"
+        )
         for column in ("number", "issued_at", "net", "vat", "total", "status"):
             table.add_column(column)
         for invoice in ledger.invoices(account_id):
-            table.add_row(*(str(invoice[c]) for c in ("number", "issued_at", "net", "vat", "total", "status")))
+            table.add_row(
+                *(str(invoice[c]) for c in ("number", "issued_at", "net", "vat", "total", "status"))
+            )
         console.print(table)
         console.print("balance:", ledger.balance(account_id))
     console.print("ledger:", ledger.ledger())

@@ -55,7 +55,10 @@ class Failure:
     actual: Any
 
     def __str__(self) -> str:
-        return f"{self.file}: step {self.step}: {self.path}: expected {self.expected!r}, actual {self.actual!r}"
+        return (
+            f"{self.file}: step {self.step}: {self.path}: "
+            f"expected {self.expected!r}, actual {self.actual!r}"
+        )
 
 
 @dataclass
@@ -92,7 +95,9 @@ class Names:
         try:
             return self.accounts[str(name)]
         except KeyError:
-            raise DomainError(ErrorCode.UNKNOWN_ACCOUNT, f"no account named {name!r}", "account") from None
+            raise DomainError(
+                ErrorCode.UNKNOWN_ACCOUNT, f"no account named {name!r}", "account"
+            ) from None
 
 
 def _args(args: object) -> dict[str, Any]:
@@ -104,22 +109,35 @@ def _args(args: object) -> dict[str, Any]:
 def _take(args: dict[str, Any], *required: str, optional: tuple[str, ...] = ()) -> dict[str, Any]:
     missing = [k for k in required if k not in args]
     if missing:
-        raise DomainError(ErrorCode.INVALID_INPUT, f"missing argument(s): {', '.join(missing)}", missing[0])
+        raise DomainError(
+            ErrorCode.INVALID_INPUT, f"missing argument(s): {', '.join(missing)}", missing[0]
+        )
     unknown = sorted(set(args) - set(required) - set(optional))
     if unknown:
-        raise DomainError(ErrorCode.INVALID_INPUT, f"unknown argument(s): {', '.join(unknown)}", unknown[0])
+        raise DomainError(
+            ErrorCode.INVALID_INPUT, f"unknown argument(s): {', '.join(unknown)}", unknown[0]
+        )
     return args
 
 
 def _open_account(ledger: Ledger, names: Names, raw: object) -> None:
     args = _take(
         _args(raw),
-        "account", "owner", "company", "country", "currency", "plan", "cycle", "seats",
+        "account",
+        "owner",
+        "company",
+        "country",
+        "currency",
+        "plan",
+        "cycle",
+        "seats",
         optional=("trial_days", "region"),
     )
     name = str(args["account"])
     if name in names.accounts:
-        raise DomainError(ErrorCode.INVALID_INPUT, f"account name {name!r} is already used", "account")
+        raise DomainError(
+            ErrorCode.INVALID_INPUT, f"account name {name!r} is already used", "account"
+        )
     owner = args["owner"] if isinstance(args["owner"], dict) else {}
     names.accounts[name] = ledger.open_account(
         owner_name=owner.get("name", ""),
@@ -191,8 +209,13 @@ COMMANDS: dict[str, Callable[[Ledger, Names, object], None]] = {
     **{
         name: _not_yet(name)
         for name in (
-            "grant_prepaid_credit", "sell_code", "redeem_code", "give_consent",
-            "withdraw_consent", "request_erasure", "request_access",
+            "grant_prepaid_credit",
+            "sell_code",
+            "redeem_code",
+            "give_consent",
+            "withdraw_consent",
+            "request_erasure",
+            "request_access",
         )
     },
 }
@@ -244,7 +267,11 @@ def _same_scalar(expected: Any, actual: Any) -> bool:
 def match(expected: Any, actual: Any, path: str) -> list[tuple[str, Any, Any]]:
     """Mappings match on the keys given; lists in length and order; {contains: [...]} as an
     ordered subsequence; scalars by value."""
-    if isinstance(expected, dict) and set(expected) == {"contains"} and isinstance(expected["contains"], list):
+    if (
+        isinstance(expected, dict)
+        and set(expected) == {"contains"}
+        and isinstance(expected["contains"], list)
+    ):
         if not isinstance(actual, list):
             return [(path, expected, actual)]
         position = 0
@@ -287,13 +314,13 @@ def fresh_store(store: str | None) -> Iterator[str]:
         return
     parsed = urlparse(store)
     if parsed.scheme == "sqlite":
-        folder = Path(store[len("sqlite:///"):]).parent
+        folder = Path(store[len("sqlite:///") :]).parent
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=folder) as scratch:
             yield f"sqlite:///{scratch}/scenario.db"
         return
     if parsed.scheme in ("postgresql", "postgres"):
-        import psycopg  # noqa: PLC0415  (only for this store)
+        import psycopg
 
         schema = f"scenario_{uuid4().hex[:16]}"
         conninfo = store.split("?")[0]
@@ -315,7 +342,7 @@ def run_file(path: Path, store: str | None = None) -> Outcome:
         outcome.failures.append(Failure(str(path), step, where, expected, actual))
 
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 (safe loader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
         scenario = ScenarioFile.model_validate(data)
         settings_overrides = dict(scenario.settings)
         catalog = Catalog.from_data(scenario.catalog) if scenario.catalog else None
@@ -381,7 +408,12 @@ def _run_steps(
             fail(number, instant_key, "an instant with a zone", str(error))
             return
         if instant < latest:
-            fail(number, instant_key, f"an instant at or after {latest.isoformat()}", instant.isoformat())
+            fail(
+                number,
+                instant_key,
+                f"an instant at or after {latest.isoformat()}",
+                instant.isoformat(),
+            )
             return
         latest = instant
         _advance(ledger, clock, instant)
@@ -400,7 +432,12 @@ def _run_steps(
             COMMANDS[command](ledger, names, step[command])
         except DomainError as error:
             if expected_error != error.code.value:
-                fail(number, command, expected_error or "success", f"{error.code.value}: {error.message}")
+                fail(
+                    number,
+                    command,
+                    expected_error or "success",
+                    f"{error.code.value}: {error.message}",
+                )
             continue
         if expected_error is not None:
             fail(number, command, expected_error, "success")

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlparse
+from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 from eventsourcing.utils import get_topic, resolve_topic
 
 from adapters.clock import Clock
-from domain.model import Event
+from domain.model import Aggregate, Event
 
 
 class CanonicalJson(Transcoder):
@@ -123,3 +124,13 @@ class EventStoreApp(Application[Any]):
             cipher=self.factory.cipher(),
             compressor=self.factory.compressor(),
         )
+
+    def aggregate(self, aggregate_id: UUID) -> Aggregate:
+        """The aggregate's current state; AggregateNotFoundError when there is none."""
+        found: Aggregate = self.repository.get(aggregate_id)
+        return found
+
+    def event(self, stored: StoredEvent) -> Event:
+        decoded = self.mapper.to_domain_event(stored)
+        assert isinstance(decoded, Event)
+        return decoded

@@ -123,13 +123,19 @@ def check_text(value: str, field: str) -> str:
 
 
 def check_country(country: str, field: str = "country") -> str:
-    if not (isinstance(country, str) and len(country) == 2 and country.isascii() and country.isupper()):
+    if not (
+        isinstance(country, str) and len(country) == 2 and country.isascii() and country.isupper()
+    ):
         raise invalid(field, "must be an ISO 3166 alpha-2 code such as 'SK'")
     return country
 
 
 def check_count(count: int) -> int:
-    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_SEATS_PER_CHANGE:
+    if (
+        not isinstance(count, int)
+        or isinstance(count, bool)
+        or not 1 <= count <= MAX_SEATS_PER_CHANGE
+    ):
         raise invalid("count", f"must be a whole number from 1 to {MAX_SEATS_PER_CHANGE}")
     return count
 
@@ -456,7 +462,9 @@ class Account(Aggregate):
         """ACC-1: owner's full name, a valid e-mail, company name and country are required.
         ACC-3: region from the country unless given. TRIAL-1: paid plans start a trial of up
         to 14 days; the free plan has none."""
-        owner = Person(name=check_text(owner_name, "owner.name"), email=check_email(owner_email, "owner.email"))
+        owner = Person(
+            name=check_text(owner_name, "owner.name"), email=check_email(owner_email, "owner.email")
+        )
         company = check_text(company, "company")
         country = check_country(country)
         check_currency(currency)
@@ -488,7 +496,12 @@ class Account(Aggregate):
         )
 
     def add_seats(
-        self, count: int, at: datetime, terms: Terms, numbering: Numbering, role: SeatRole = SeatRole.AGENT
+        self,
+        count: int,
+        at: datetime,
+        terms: Terms,
+        numbering: Numbering,
+        role: SeatRole = SeatRole.AGENT,
     ) -> None:
         self.check_not_closed()
         check_count(count)
@@ -548,7 +561,9 @@ class Account(Aggregate):
             or not self.is_paid_plan(terms)
         ):
             return
-        new_rate = self.seats * terms.unit_price(self.plan, self.currency, self.cycle, period.start.date())
+        new_rate = self.seats * terms.unit_price(
+            self.plan, self.currency, self.cycle, period.start.date()
+        )
         if new_rate <= self.charged_rate:
             return
         old_rate = self.charged_rate
@@ -557,8 +572,8 @@ class Account(Aggregate):
         amount = Fraction(new_rate - old_rate) * remaining / in_period
         self.trigger(self.RateRaised, at, rate=new_rate)
         text = (
-            f"Upgrade to {self.plan}, {self.seats} seats: rate {new_rate} from {old_rate} "
-            f"{self.currency}/year, {remaining}/{in_period} days"
+            f"Upgrade to {self.plan}, {self.seats} seats: yearly rate {self.money(new_rate)} "
+            f"from {self.money(old_rate)}, {remaining}/{in_period} days remaining"
         )
         self.issue_invoice([(text, amount, "BILL-4")], at, terms, numbering, purpose="proration")
 
@@ -745,15 +760,26 @@ class Account(Aggregate):
         unit = terms.unit_price(self.plan, self.currency, self.cycle, start.date())
         seats = self.seats
         period = Period(
-            anchor=anchor, index=index, start=start, end=end, plan=self.plan, seats=seats, unit_price=unit
+            anchor=anchor,
+            index=index,
+            start=start,
+            end=end,
+            plan=self.plan,
+            seats=seats,
+            unit_price=unit,
         )
         self.trigger(self.PeriodStarted, at, period=period, rate=seats * unit)
         span = f"{start.date()} to {end.date()}"
         lines: list[tuple[str, Fraction | Decimal, str]] = [
-            (f"{self.plan} ({self.cycle.value}), {seats} seats x {unit} {self.currency}, {span}", seats * unit, "BILL-2")
+            (
+                f"{self.plan} ({self.cycle.value}), {seats} seats x {self.money(unit)}, {span}",
+                seats * unit,
+                "BILL-2",
+            )
         ]
         lines += [
-            (f"Shared login surcharge ({login}), {span}", unit, "LOGIN-1") for login in self.shared_logins
+            (f"Shared login surcharge ({login}), {span}", unit, "LOGIN-1")
+            for login in self.shared_logins
         ]
         self.issue_invoice(lines, at, terms, numbering, purpose="period", period=period)
 
@@ -888,7 +914,11 @@ class Account(Aggregate):
         follow CANCEL-3."""
         if self.status in (AccountStatus.TRIALING, AccountStatus.SUSPENDED):
             return True
-        return self.status is AccountStatus.ACTIVE and self.period is None and self.trial_ends_at is None
+        return (
+            self.status is AccountStatus.ACTIVE
+            and self.period is None
+            and self.trial_ends_at is None
+        )
 
     def refresh_idle_exemption(self, at: datetime) -> None:
         """IDLE-2: an account that loses its exemption is warned from that moment on at the
@@ -940,7 +970,9 @@ class Account(Aggregate):
             return [Task(due, TaskKind.INACTIVITY, f"deletion:{self.id}")]
         if self.cancellation_effective_at is not None:
             found.append(
-                Task(self.cancellation_effective_at, TaskKind.CANCELLATION, f"cancellation:{self.id}")
+                Task(
+                    self.cancellation_effective_at, TaskKind.CANCELLATION, f"cancellation:{self.id}"
+                )
             )
         if self.status is AccountStatus.TRIALING and self.trial_ends_at is not None:
             found.append(Task(self.trial_ends_at, TaskKind.TRIAL_EXPIRY, f"trial-expiry:{self.id}"))
@@ -949,7 +981,9 @@ class Account(Aggregate):
             found.append(
                 Task(renewal, TaskKind.RENEWAL, f"renewal:{self.id}:{renewal.isoformat()}")
             )
-        attempts = [i.next_attempt_at for i in self.open_invoices() if i.next_attempt_at is not None]
+        attempts = [
+            i.next_attempt_at for i in self.open_invoices() if i.next_attempt_at is not None
+        ]
         if attempts and self.payment_method is not None:
             first = min(attempts)
             found.append(Task(first, TaskKind.PAYMENT, f"payment:{self.id}:{first.isoformat()}"))
@@ -1018,10 +1052,15 @@ class Account(Aggregate):
     def balance(self) -> dict[str, Money]:
         """Receivable = invoiced - credited - paid; paid and refunded as recorded."""
         zero = Money.zero(self.currency)
-        invoiced = sum((self.money(i.total) for i in self.invoices if i.kind is DocumentKind.INVOICE), zero)
-        credited = sum((self.money(i.total) for i in self.invoices if i.kind is DocumentKind.CREDIT_NOTE), zero)
+        invoiced = sum(
+            (self.money(i.total) for i in self.invoices if i.kind is DocumentKind.INVOICE), zero
+        )
+        credited = sum(
+            (self.money(i.total) for i in self.invoices if i.kind is DocumentKind.CREDIT_NOTE), zero
+        )
         paid = sum(
-            (self.money(p.amount) for p in self.payments if p.status is PaymentStatus.SUCCEEDED), zero
+            (self.money(p.amount) for p in self.payments if p.status is PaymentStatus.SUCCEEDED),
+            zero,
         )
         refunded = sum((self.money(r.amount) for r in self.refunds), zero)
         return {

@@ -90,14 +90,18 @@ class Catalog(BaseModel):
                 if raw is None:
                     continue
                 by_currency = raw if isinstance(raw, Mapping) else dict.fromkeys(MINOR_UNITS, raw)
-                prices[cycle] = {cur: _decimal(v, f"catalog.{name}.{cycle}") for cur, v in by_currency.items()}
+                prices[cycle] = {
+                    cur: _decimal(v, f"catalog.{name}.{cycle}") for cur, v in by_currency.items()
+                }
             plans[str(name)] = Plan(name=str(name), rank=int(spec["rank"]), prices=prices)
         extra: dict[str, Any] = {}
         ltd = data.get("lifetime_deal")
         if isinstance(ltd, Mapping):
             extra = {
                 "lifetime_deal_plan": ltd.get("plan", "all-inclusive"),
-                "lifetime_deal_price": {k: _decimal(v, "catalog.lifetime_deal") for k, v in ltd.get("price", {}).items()},
+                "lifetime_deal_price": {
+                    k: _decimal(v, "catalog.lifetime_deal") for k, v in ltd.get("price", {}).items()
+                },
                 "lifetime_deal_seats": int(ltd.get("seats", 2)),
             }
         return cls(plans=plans, **extra)

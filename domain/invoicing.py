@@ -119,7 +119,7 @@ def build_invoice(
         vat_rate=vat.rate_percent,
         vat_id=vat_id if vat.treatment is VatTreatment.REVERSE_CHARGE else None,
         billed_to=billed_to,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 

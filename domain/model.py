@@ -86,7 +86,12 @@ class Aggregate(BaseModel):
 
     @classmethod
     def create(
-        cls, event_class: type[Event], id: UUID, at: datetime, actor: str | None = None, **fields: Any
+        cls,
+        event_class: type[Event],
+        id: UUID,
+        at: datetime,
+        actor: str | None = None,
+        **fields: Any,
     ) -> Self:
         event = event_class(
             originator_id=id, originator_version=1, effective_at=at, actor=actor, **fields

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import heapq
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application
 from eventsourcing.utils import get_topic
 
+from adapters.store import EventStoreApp
 from domain.account import Account
 from domain.schedule import Task
 
@@ -25,7 +24,7 @@ HeapEntry = tuple[datetime, int, int, UUID, str]
 
 
 class DueIndex:
-    def __init__(self, store: Application[Any]) -> None:
+    def __init__(self, store: EventStoreApp) -> None:
         self._store = store
         self.position = 0
         self.opening_order: dict[UUID, int] = {}  # TIME-3: accounts in the order opened
@@ -48,7 +47,9 @@ class DueIndex:
             if len(page) < LOG_PAGE_SIZE:
                 break
         for account_id in changed:
-            self.refresh(self._store.repository.get(account_id))
+            account = self._store.aggregate(account_id)
+            assert isinstance(account, Account)
+            self.refresh(account)
 
     def refresh(self, account: Account) -> None:
         task = account.next_task()
@@ -57,21 +58,32 @@ class DueIndex:
             order = self.opening_order[account.id]
             heapq.heappush(self._heap, (task.due_at, task.kind, order, account.id, task.key))
 
-    def pop_due(self, until: datetime) -> tuple[UUID, Task] | None:
-        """The earliest due work up to `until`: by instant, then TIME-3's order of kinds,
-        then the order the accounts were opened."""
+    def _top(self) -> HeapEntry | None:
+        """The earliest live entry; stale ones (superseded by a refresh) are dropped."""
         while self._heap:
             due_at, kind, _order, account_id, key = self._heap[0]
             task = self._next.get(account_id)
-            if task is None or task.key != key or task.due_at != due_at or task.kind != kind:
-                heapq.heappop(self._heap)  # stale entry
-                continue
-            if due_at > until:
-                return None
+            if task is not None and (task.due_at, task.kind, task.key) == (due_at, kind, key):
+                return self._heap[0]
             heapq.heappop(self._heap)
-            self._next[account_id] = None
-            return account_id, task
         return None
+
+    def peek(self) -> datetime | None:
+        top = self._top()
+        return top[0] if top else None
+
+    def pop_due(self, until: datetime) -> tuple[UUID, Task] | None:
+        """The earliest due work up to `until`: by instant, then TIME-3's order of kinds,
+        then the order the accounts were opened."""
+        top = self._top()
+        if top is None or top[0] > until:
+            return None
+        heapq.heappop(self._heap)
+        account_id = top[3]
+        task = self._next[account_id]
+        assert task is not None
+        self._next[account_id] = None
+        return account_id, task
 
     def accounts_in_opening_order(self) -> list[UUID]:
         return sorted(self.opening_order, key=self.opening_order.__getitem__)

@@ -42,7 +42,10 @@ def postings_for(event: Event, currency_of: dict[object, str]) -> list[Posting]:
     if isinstance(event, Account.PaymentSucceeded):
         cur = currency_of[event.originator_id]
         assert event.payment.status is PaymentStatus.SUCCEEDED
-        return [Posting(CASH, cur, event.payment.amount), Posting(RECEIVABLE, cur, -event.payment.amount)]
+        return [
+            Posting(CASH, cur, event.payment.amount),
+            Posting(RECEIVABLE, cur, -event.payment.amount),
+        ]
     return []
 
 
