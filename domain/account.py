@@ -154,6 +154,8 @@ class Account(Aggregate):
     suspension_reasons: list[SuspensionReason] = []
     opened_at: datetime | None = None
     trial_ends_at: datetime | None = None
+    trial_over: bool = False
+    on_free_plan: bool = False
     period: Period | None = None
     charged_rate: Decimal = Decimal(0)
     payment_method: PaymentMethod | None = None
@@ -201,6 +203,7 @@ class Account(Aggregate):
         seats: int
         status: AccountStatus
         trial_ends_at: datetime | None
+        free: bool
 
         def change(self, account: Account) -> None:
             account.slug = self.slug
@@ -216,6 +219,8 @@ class Account(Aggregate):
                 account.seats_by_role[SeatRole.AGENT] = self.seats - 1
             account.status = self.status
             account.trial_ends_at = self.trial_ends_at
+            account.trial_over = self.trial_ends_at is None
+            account.on_free_plan = self.free
             account.opened_at = self.effective_at
 
     class SeatsAdded(ByPeople):
@@ -234,9 +239,11 @@ class Account(Aggregate):
 
     class PlanChanged(ByPeople):
         plan: str
+        free: bool
 
         def change(self, account: Account) -> None:
             account.plan = self.plan
+            account.on_free_plan = self.free
 
     class PaymentMethodAdded(ByPeople):
         method: PaymentMethod
@@ -300,8 +307,13 @@ class Account(Aggregate):
         def change(self, account: Account) -> None:
             account.period = self.period
             account.charged_rate = self.rate
+            account.trial_over = True
             if account.status is AccountStatus.TRIALING:
                 account.status = AccountStatus.ACTIVE
+
+    class TrialExpired(AccountEvent):
+        def change(self, account: Account) -> None:
+            account.trial_over = True
 
     class RateRaised(AccountEvent):
         rate: Decimal
@@ -493,6 +505,7 @@ class Account(Aggregate):
             seats=seats,
             status=AccountStatus.ACTIVE if free else AccountStatus.TRIALING,
             trial_ends_at=None if free else at + days * DAY,
+            free=free,
         )
 
     def add_seats(
@@ -539,7 +552,7 @@ class Account(Aggregate):
         was_free = not self.is_paid_plan(terms)
         if was_free and not terms.catalog.plan(plan).is_free and self.payment_method is None:
             raise invalid("plan", "a payment method is needed to move from the free plan")
-        self.trigger(self.PlanChanged, at, plan=plan)
+        self.trigger(self.PlanChanged, at, plan=plan, free=terms.catalog.plan(plan).is_free)
         if was_free:
             self.start_billing_if_due(at, terms, numbering)
         else:
@@ -898,9 +911,7 @@ class Account(Aggregate):
         last = len(self.suspension_reasons) == 1
         resumes_as: AccountStatus | None = None
         if last:
-            in_trial = (
-                self.period is None and self.trial_ends_at is not None and at < self.trial_ends_at
-            )
+            in_trial = not self.trial_over
             resumes_as = AccountStatus.TRIALING if in_trial else AccountStatus.ACTIVE
         self.trigger(self.SuspensionReasonCleared, at, reason=reason, resumes_as=resumes_as)
         if resumes_as is AccountStatus.ACTIVE:
@@ -974,7 +985,7 @@ class Account(Aggregate):
                     self.cancellation_effective_at, TaskKind.CANCELLATION, f"cancellation:{self.id}"
                 )
             )
-        if self.status is AccountStatus.TRIALING and self.trial_ends_at is not None:
+        if not self.trial_over and self.trial_ends_at is not None:
             found.append(Task(self.trial_ends_at, TaskKind.TRIAL_EXPIRY, f"trial-expiry:{self.id}"))
         renewal = self.renewal_due()
         if renewal is not None:
@@ -1028,7 +1039,9 @@ class Account(Aggregate):
         return True
 
     def expire_trial(self, at: datetime) -> None:
-        """TRIAL-3: a trial that ends without a payment method suspends the account."""
+        """TRIAL-3: a trial that ends without a payment method suspends the account (adding
+        the reason when it is suspended already)."""
+        self.trigger(self.TrialExpired, at)
         self.add_suspension(SuspensionReason.TRIAL_EXPIRED, at)
 
     def renew(self, at: datetime, terms: Terms, numbering: Numbering) -> None:

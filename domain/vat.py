@@ -12,6 +12,7 @@ from functools import cache
 from importlib import resources
 
 from stdnum.eu import vat as eu_vat
+from stdnum.exceptions import ValidationError
 
 from domain.errors import DomainError, ErrorCode
 
@@ -87,14 +88,15 @@ def decide_vat(
 def check_vat_id(vat_id: str, country: str) -> str:
     """INV-5: a VAT ID is valid when its format and check digits are (python-stdnum, no
     online lookup) and its country prefix is the account's country. Returns it compacted."""
-    compact = eu_vat.compact(vat_id) if vat_id else ""
-    expected_prefix = VAT_PREFIX.get(country, country)
-    if not compact.startswith(expected_prefix) or not eu_vat.is_valid(compact):
-        raise DomainError(
-            ErrorCode.INVALID_VAT_ID,
-            f"not a valid VAT ID for country {country}",
-            "vat_id",
-        )
+    refusal = DomainError(
+        ErrorCode.INVALID_VAT_ID, f"not a valid VAT ID for country {country}", "vat_id"
+    )
+    try:
+        compact: str = eu_vat.validate(vat_id)
+    except ValidationError:
+        raise refusal from None
+    if not compact.startswith(VAT_PREFIX.get(country, country)):
+        raise refusal
     return compact
 
 

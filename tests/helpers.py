@@ -1,0 +1,53 @@
+"""Small helpers that make tests read as stories."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from adapters.clock import SimulatedClock
+from app import Ledger
+from tests.conftest import utc
+
+
+def at(ledger: Ledger, clock: SimulatedClock, instant: str) -> datetime:
+    """Moves time to `instant`, running every piece of work due on the way at its own
+    instant, the way the scheduler does."""
+    target = utc(instant)
+    while (due := ledger.next_due()) is not None and due <= target:
+        clock.set(max(due, clock.now()))
+        ledger.run_due(due)
+    clock.set(target)
+    return target
+
+
+def open_account(ledger: Ledger, **overrides: Any) -> UUID:
+    args: dict[str, Any] = {
+        "owner_name": "Ada Lovelace",
+        "owner_email": "ada@acme.example",
+        "company": "ACME, Inc.",
+        "country": "US",
+        "currency": "USD",
+        "plan": "all-inclusive",
+        "cycle": "monthly",
+        "seats": 3,
+    }
+    args.update(overrides)
+    return ledger.open_account(**args)
+
+
+def totals(ledger: Ledger, account_id: UUID) -> list[str]:
+    return [i["total"] for i in ledger.invoices(account_id)]
+
+
+def numbers(ledger: Ledger, account_id: UUID) -> list[str]:
+    return [i["number"] for i in ledger.invoices(account_id)]
+
+
+def kinds(ledger: Ledger, account_id: UUID) -> list[str]:
+    return [n["kind"] for n in ledger.notifications(account_id)]
+
+
+def event_count(ledger: Ledger) -> int:
+    return sum(1 for _ in ledger.events())

@@ -1,0 +1,167 @@
+"""Value types and pure rules: money, dates, VAT, catalog, slugs."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.catalog import Catalog, Cycle
+from domain.dates import add_months, days_between, within_days
+from domain.errors import DomainError, ErrorCode
+from domain.invoicing import BillingDetails, build_invoice
+from domain.money import Money, round_half_up
+from domain.numbering import DocumentKind
+from domain.registry import slug_candidates, slugify
+from domain.vat import VatTable, VatTreatment, check_vat_id, decide_vat, region_for
+
+SK_TABLE = VatTable.default()
+
+
+def test_mon_1_money_refuses_floats_and_unknown_currencies() -> None:
+    with pytest.raises(AssertionError):
+        Money(1.5, "USD")  # type: ignore[arg-type]
+    with pytest.raises(DomainError) as refused:
+        Money(Decimal("1.00"), "GBP")
+    assert refused.value.code is ErrorCode.INVALID_INPUT
+
+
+def test_mon_1_amounts_in_different_currencies_never_mix() -> None:
+    with pytest.raises(AssertionError):
+        Money.parse("1.00 USD") + Money.parse("1.00 EUR")
+
+
+def test_mon_1_money_text_needs_exactly_the_currency_decimals() -> None:
+    assert str(Money.parse("206.22 USD")) == "206.22 USD"
+    for bad in ("206.2 USD", "206.220 USD", "206.22", "abc USD", "1.00 usd"):
+        with pytest.raises(DomainError):
+            Money.parse(bad)
+
+
+def test_mon_2_rounding_is_half_up_on_the_exact_value() -> None:
+    assert round_half_up(Fraction(5, 1000), "USD") == Decimal("0.01")
+    assert round_half_up(Fraction(4999, 1000000), "USD") == Decimal("0.00")
+    assert round_half_up(Fraction(390 * 193, 365), "USD") == Decimal("206.22")
+
+
+@given(st.fractions(min_value=0, max_value=10**9))
+def test_mon_2_rounding_lands_within_half_a_minor_unit(value: Fraction) -> None:
+    rounded = round_half_up(value, "EUR")
+    assert abs(Fraction(rounded) - value) <= Fraction(1, 200)
+    assert rounded.as_tuple().exponent == -2
+
+
+def test_mon_2_net_is_the_sum_of_rounded_lines_and_vat_is_rounded_once_on_the_net() -> None:
+    day = date(2025, 3, 1)
+    vat = decide_vat(
+        customer_country="DE", vat_id=None, seller_country="SK", issue_day=day, table=SK_TABLE
+    )
+    invoice = build_invoice(
+        number="2025-000001",
+        kind=DocumentKind.INVOICE,
+        issued_at=datetime(2025, 3, 1, tzinfo=UTC),
+        currency="EUR",
+        lines=[
+            ("a", Fraction(1, 3), "BILL-2"),
+            ("b", Fraction(1, 3), "BILL-2"),
+            ("c", Fraction(1, 3), "BILL-2"),
+        ],
+        vat=vat,
+        vat_id=None,
+        billed_to=BillingDetails(name="n", company="c"),
+    )
+    # Each third rounds to 0.33; the net is 0.99, not 1.00. VAT 19% of 0.99 = 0.1881 -> 0.19.
+    assert [line.amount for line in invoice.lines] == [Decimal("0.33")] * 3
+    assert invoice.net == Decimal("0.99")
+    assert invoice.vat == Decimal("0.19")
+    assert invoice.total == Decimal("1.18")
+
+
+def test_time_1_months_are_anchored_on_the_day_and_clamped_to_the_month_end() -> None:
+    anchor = datetime(2025, 1, 31, 10, 0, tzinfo=UTC)
+    assert add_months(anchor, 1) == datetime(2025, 2, 28, 10, 0, tzinfo=UTC)
+    assert add_months(anchor, 2) == datetime(2025, 3, 31, 10, 0, tzinfo=UTC)
+    assert add_months(datetime(2024, 1, 31, tzinfo=UTC), 1) == datetime(2024, 2, 29, tzinfo=UTC)
+    assert add_months(anchor, 12) == datetime(2026, 1, 31, 10, 0, tzinfo=UTC)
+
+
+def test_time_4_a_periods_days_run_from_start_inclusive_to_end_exclusive() -> None:
+    assert days_between(date(2025, 1, 10), date(2026, 1, 10)) == 365
+    assert days_between(date(2025, 7, 1), date(2026, 1, 10)) == 193
+
+
+def test_time_4_within_n_days_is_inclusive_of_the_last_instant() -> None:
+    issued = datetime(2025, 1, 15, 10, 0, tzinfo=UTC)
+    assert within_days(issued, 15, datetime(2025, 1, 30, 10, 0, tzinfo=UTC))
+    assert not within_days(issued, 15, datetime(2025, 1, 30, 10, 0, 1, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    ("country", "vat_id", "day", "treatment", "rate"),
+    [
+        ("US", None, date(2025, 3, 1), VatTreatment.OUTSIDE_EU, "0"),
+        ("GB", None, date(2025, 3, 1), VatTreatment.OUTSIDE_EU, "0"),
+        ("NO", None, date(2025, 3, 1), VatTreatment.OUTSIDE_EU, "0"),
+        ("DE", None, date(2025, 3, 1), VatTreatment.STANDARD, "19"),
+        ("DE", "DE136695976", date(2025, 3, 1), VatTreatment.REVERSE_CHARGE, "0"),
+        ("FR", None, date(2025, 3, 1), VatTreatment.STANDARD, "20"),
+        ("SK", None, date(2024, 12, 31), VatTreatment.STANDARD, "20"),
+        ("SK", None, date(2025, 1, 1), VatTreatment.STANDARD, "23"),
+        ("SK", "SK2022749619", date(2025, 1, 1), VatTreatment.STANDARD, "23"),
+    ],
+)
+def test_inv_4_vat_is_decided_from_the_profile_and_the_dated_table(
+    country: str, vat_id: str | None, day: date, treatment: VatTreatment, rate: str
+) -> None:
+    decision = decide_vat(
+        customer_country=country, vat_id=vat_id, seller_country="SK", issue_day=day, table=SK_TABLE
+    )
+    assert decision.treatment is treatment
+    assert decision.rate_percent == Decimal(rate)
+
+
+def test_inv_5_vat_ids_are_checked_by_format_check_digits_and_country_prefix() -> None:
+    assert check_vat_id("DE 136 695 976", "DE") == "DE136695976"
+    for vat_id, country in (
+        ("DE136695977", "DE"),
+        ("DE136695976", "AT"),
+        ("XX123", "DE"),
+        ("", "DE"),
+    ):
+        with pytest.raises(DomainError) as refused:
+            check_vat_id(vat_id, country)
+        assert refused.value.code is ErrorCode.INVALID_VAT_ID
+
+
+def test_acc_3_eu_and_eea_countries_are_served_from_the_eu_region() -> None:
+    assert [region_for(c) for c in ("DE", "SK", "NO", "IS", "US", "GB", "CH")] == ["EU"] * 4 + [
+        "US"
+    ] * 3
+
+
+def test_acc_1_slugs_come_from_the_company_name() -> None:
+    assert slugify("ACME, Inc.") == "acme-inc"
+    assert slugify("Žilina Čaj s.r.o.") == "zilina-caj-s-r-o"
+    assert slugify("!!!") == "account"
+    assert slug_candidates("acme", 2) == ["acme", "acme-2", "acme-3"]
+
+
+def test_bill_1_the_catalog_ranks_plans_and_prices_them_from_data() -> None:
+    catalog = Catalog.default()
+    assert catalog.is_upgrade("ticket", "all-inclusive")
+    assert not catalog.is_upgrade("all-inclusive", "ticket-chat")
+    assert catalog.base_price("ticket-chat", "EUR", Cycle.ANNUAL) == Decimal(290)
+    with pytest.raises(DomainError) as refused:
+        catalog.base_price("platinum", "USD", Cycle.MONTHLY)
+    assert refused.value.code is ErrorCode.UNKNOWN_PLAN
+
+
+def test_bill_1_a_scenario_catalog_may_give_one_price_for_every_currency() -> None:
+    catalog = Catalog.from_data({"basic": {"rank": 1, "monthly": "10", "annual": {"USD": "100"}}})
+    assert catalog.base_price("basic", "EUR", Cycle.MONTHLY) == Decimal(10)
+    with pytest.raises(DomainError):
+        catalog.base_price("basic", "EUR", Cycle.ANNUAL)
