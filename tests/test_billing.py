@@ -194,7 +194,7 @@ def test_bill_6_new_prices_apply_to_periods_starting_on_or_after_the_effective_d
     assert totals(ledger, affected) == ["30.00 USD", "30.00 USD", "40.00 USD"]
 
 
-def test_bill_7_a_suspended_account_is_not_renewed_and_bill_8_reactivation_after_the_period_reanchors(
+def test_bill_7_suspended_is_not_renewed_and_bill_8_reactivation_after_the_period_reanchors(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
     at(ledger, clock, "2025-01-15T10:00:00Z")
