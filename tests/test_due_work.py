@@ -1,0 +1,98 @@
+"""Scheduled work is idempotent: run twice, or restarted after a crash half-way, it changes
+nothing the second time. The crash is real: a process killed with SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from adapters.clock import SimulatedClock
+from app import Ledger
+from settings import Settings
+from tests.crash_worker import RENEWAL
+from tests.helpers import at, event_count, open_account
+
+ACCOUNTS = 40
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def worker(action: str, store: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.crash_worker", action, store, str(ACCOUNTS)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+def outcome(store: str) -> dict[str, list[tuple[str, str, str]]]:
+    """Per account (by slug): its invoices' number, total and status."""
+    ledger = Ledger(Settings(store=store), clock=SimulatedClock(RENEWAL))
+    try:
+        return {
+            ledger.account(a)["slug"]: [
+                (i["number"], i["total"], i["status"]) for i in ledger.invoices(a)
+            ]
+            for a in ledger.account_ids()
+        }
+    finally:
+        ledger.close()
+
+
+def payments(store: str) -> list[str]:
+    ledger = Ledger(Settings(store=store), clock=SimulatedClock(RENEWAL))
+    try:
+        return sorted(p["invoice"] for a in ledger.account_ids() for p in ledger.payments(a))
+    finally:
+        ledger.close()
+
+
+def test_running_due_work_twice_changes_nothing_the_second_time(
+    ledger: Ledger, clock: SimulatedClock
+) -> None:
+    at(ledger, clock, "2025-01-15T10:00:00Z")
+    for n in range(3):
+        account = open_account(ledger, company=f"Twice {n}")
+        ledger.add_payment_method(account, "card", f"tok{n}")
+    clock.set(RENEWAL)
+    assert ledger.run_due(RENEWAL) == 3
+    before = event_count(ledger)
+    assert ledger.run_due(RENEWAL) == 0
+    other_process_view = Ledger(ledger.settings, clock=clock, gateway=ledger.gateway)
+    assert other_process_view.run_due(RENEWAL) == 0
+    other_process_view.close()
+    assert event_count(ledger) == before
+
+
+def test_a_run_killed_half_way_and_restarted_ends_as_an_uninterrupted_run(
+    store: str, tmp_path: Path
+) -> None:
+    # The reference: an uninterrupted run on its own store.
+    reference = f"sqlite:///{tmp_path / 'reference.db'}"
+    assert worker("setup", reference).wait(timeout=120) == 0
+    assert worker("run", reference).wait(timeout=120) == 0
+
+    assert worker("setup", store).wait(timeout=120) == 0
+    victim = worker("run", store)
+    assert victim.stdout is not None
+    charged = 0
+    for line in victim.stdout:
+        charged += line.startswith("charged")
+        if charged == ACCOUNTS // 2:
+            victim.send_signal(signal.SIGKILL)
+            break
+    victim.wait(timeout=60)
+    assert victim.returncode == -signal.SIGKILL
+
+    interrupted = outcome(store)
+    assert sum(len(invoices) for invoices in interrupted.values()) < 2 * ACCOUNTS
+
+    restart = worker("run", store)
+    assert restart.wait(timeout=120) == 0
+    assert outcome(store) == outcome(reference)
+    paid = payments(store)
+    assert len(paid) == len(set(paid)) == 2 * ACCOUNTS
