@@ -34,9 +34,13 @@ REFUSALS: list[tuple[str, ErrorCode, Refusal]] = [
         "float price",
         ErrorCode.INVALID_INPUT,
         lambda lg, _: lg.announce_price_change(
-            plan="ticket", currency="USD", cycle="monthly", price=1.5, effective_on="2026-01-01"
+            plan="ticket",
+            currency="USD",
+            cycle="monthly",
+            price=1.5,  # type: ignore[arg-type]
+            effective_on="2026-01-01",
         ),
-    ),  # type: ignore[arg-type]
+    ),
     ("unknown account", ErrorCode.UNKNOWN_ACCOUNT, lambda lg, _: lg.add_seats(uuid4(), 1)),
     ("unknown plan", ErrorCode.UNKNOWN_PLAN, lambda lg, _: open_account(lg, plan="platinum")),
     ("unknown plan change", ErrorCode.UNKNOWN_PLAN, lambda lg, a: lg.change_plan(a, "platinum")),
@@ -78,12 +82,13 @@ def test_acc_4_a_deleted_or_cancelled_account_takes_no_commands(
     account = open_account(ledger)
     ledger.cancel(account, "button")
     before = event_count(ledger)
-    for command in (
+    commands: list[Callable[[], None]] = [
         lambda: ledger.add_seats(account, 1),
         lambda: ledger.cancel(account, "email"),
         lambda: ledger.record_activity(account),
         lambda: ledger.add_payment_method(account, "card", "tok"),
-    ):
+    ]
+    for command in commands:
         with pytest.raises(DomainError) as refused:
             command()
         assert refused.value.code is ErrorCode.ACCOUNT_CLOSED
