@@ -73,7 +73,11 @@ def test_steps_out_of_time_order_make_the_file_fail(tmp_path: Path) -> None:
 
 
 def test_an_expected_error_that_does_not_come_fails(tmp_path: Path) -> None:
-    step = "  - at: 2025-01-11T00:00:00Z\n    add_seats: {account: a, count: 1}\n    error: NO_SEATS_LEFT\n"
+    step = (
+        "  - at: 2025-01-11T00:00:00Z\n"
+        "    add_seats: {account: a, count: 1}\n"
+        "    error: NO_SEATS_LEFT\n"
+    )
     text = f"title: t\nsteps:{OPEN}{step}"
     assert not run_file(_story(tmp_path, text)).passed
 
