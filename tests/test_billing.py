@@ -17,6 +17,7 @@ from tests.helpers import at, event_count, kinds, numbers, open_account, totals
 def test_trial_1_a_paid_plan_starts_a_trial_and_charges_nothing(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """TRIAL-1: a paid plan starts a trial and charges nothing."""
     at(ledger, clock, "2025-01-10T09:00:00Z")
     acme = open_account(ledger)
     short = open_account(ledger, company="Short Trial", trial_days=7)
@@ -30,6 +31,7 @@ def test_trial_1_a_paid_plan_starts_a_trial_and_charges_nothing(
 def test_trial_1_the_free_plan_has_no_trial_no_invoices_and_uses_no_numbers(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """TRIAL-1: the free plan has no trial no invoices and uses no numbers."""
     at(ledger, clock, "2025-01-10T09:00:00Z")
     free = open_account(ledger, plan="free", seats=5)
     ledger.add_payment_method(free, "card", "tok_free")
@@ -45,6 +47,7 @@ def test_trial_1_the_free_plan_has_no_trial_no_invoices_and_uses_no_numbers(
 def test_trial_2_a_card_during_the_trial_starts_and_charges_the_first_period(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """TRIAL-2: a card during the trial starts and charges the first period."""
     at(ledger, clock, "2025-01-10T09:00:00Z")
     acme = open_account(ledger)
     at(ledger, clock, "2025-01-15T10:00:00Z")
@@ -62,6 +65,7 @@ def test_trial_2_a_card_during_the_trial_starts_and_charges_the_first_period(
 def test_trial_3_a_trial_without_card_suspends_and_a_later_card_reactivates_and_charges(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """TRIAL-3: a trial without card suspends and a later card reactivates and charges."""
     at(ledger, clock, "2025-03-01T00:00:00Z")
     beta = open_account(
         ledger, company="Beta GmbH", country="DE", currency="EUR", plan="ticket", seats=2
@@ -85,6 +89,7 @@ def test_trial_3_a_trial_without_card_suspends_and_a_later_card_reactivates_and_
 def test_bill_2_periods_follow_the_anchor_day_clamped_to_month_ends(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """BILL-2: periods follow the anchor day clamped to month ends."""
     at(ledger, clock, "2025-01-20T10:00:00Z")
     acme = open_account(ledger, plan="ticket", seats=2)
     at(ledger, clock, "2025-01-31T10:00:00Z")
@@ -104,6 +109,7 @@ def test_bill_2_periods_follow_the_anchor_day_clamped_to_month_ends(
 def test_bill_3_monthly_upgrades_wait_for_the_next_period(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """BILL-3: monthly upgrades wait for the next period."""
     at(ledger, clock, "2025-02-01T10:00:00Z")
     kite = open_account(ledger, plan="ticket-chat", seats=2)
     ledger.add_payment_method(kite, "card", "tok")
@@ -118,6 +124,7 @@ def test_bill_3_monthly_upgrades_wait_for_the_next_period(
 def test_bill_4_an_annual_seat_upgrade_is_prorated_over_the_rest_of_the_period(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """BILL-4: an annual seat upgrade is prorated over the rest of the period."""
     at(ledger, clock, "2025-01-10T09:00:00Z")
     orbit = open_account(ledger, cycle="annual", seats=2)
     ledger.add_payment_method(orbit, "card", "tok")
@@ -133,6 +140,7 @@ def test_bill_4_an_annual_seat_upgrade_is_prorated_over_the_rest_of_the_period(
 def test_bill_4_an_annual_plan_upgrade_is_prorated_by_the_rate_difference(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """BILL-4: an annual plan upgrade is prorated by the rate difference."""
     at(ledger, clock, "2025-01-10T09:00:00Z")
     orbit = open_account(ledger, cycle="annual", seats=2, plan="ticket")
     ledger.add_payment_method(orbit, "card", "tok")
@@ -145,6 +153,7 @@ def test_bill_4_an_annual_plan_upgrade_is_prorated_by_the_rate_difference(
 def test_bill_5_a_downgrade_never_refunds_and_a_seat_added_back_is_not_charged_twice(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """BILL-5: a downgrade never refunds and a seat added back is not charged twice."""
     at(ledger, clock, "2025-01-10T09:00:00Z")
     orbit = open_account(ledger, cycle="annual", seats=3)
     ledger.add_payment_method(orbit, "card", "tok")
@@ -162,6 +171,7 @@ def test_bill_5_a_downgrade_never_refunds_and_a_seat_added_back_is_not_charged_t
 
 
 def test_bill_6_a_price_change_needs_30_days_notice(ledger: Ledger, clock: SimulatedClock) -> None:
+    """BILL-6: a price change needs 30 days notice."""
     at(ledger, clock, "2025-01-20T15:00:00Z")
     before = event_count(ledger)
     with pytest.raises(DomainError) as refused:
@@ -175,6 +185,7 @@ def test_bill_6_a_price_change_needs_30_days_notice(ledger: Ledger, clock: Simul
 def test_bill_6_new_prices_apply_to_periods_starting_on_or_after_the_effective_date(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """BILL-6: new prices apply to periods starting on or after the effective date."""
     at(ledger, clock, "2025-01-15T10:00:00Z")
     affected = open_account(ledger, plan="ticket", seats=2)
     ledger.add_payment_method(affected, "card", "tok")
@@ -197,6 +208,7 @@ def test_bill_6_new_prices_apply_to_periods_starting_on_or_after_the_effective_d
 def test_bill_7_suspended_is_not_renewed_and_bill_8_reactivation_after_the_period_reanchors(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """BILL-7, BILL-8: suspended is not renewed and reactivation after the period reanchors."""
     at(ledger, clock, "2025-01-15T10:00:00Z")
     acme = open_account(ledger)
     ledger.add_payment_method(acme, "card", "tok")
@@ -217,6 +229,7 @@ def test_bill_7_suspended_is_not_renewed_and_bill_8_reactivation_after_the_perio
 def test_bill_8_reactivation_within_the_charged_period_keeps_the_anchor(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """BILL-8: reactivation within the charged period keeps the anchor."""
     at(ledger, clock, "2025-01-15T10:00:00Z")
     acme = open_account(ledger)
     ledger.add_payment_method(acme, "card", "tok")
@@ -235,6 +248,7 @@ def test_bill_8_reactivation_within_the_charged_period_keeps_the_anchor(
 def test_inv_1_numbers_are_gapless_across_accounts_and_restart_each_year(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """INV-1: numbers are gapless across accounts and restart each year."""
     at(ledger, clock, "2025-11-20T10:00:00Z")
     first = open_account(ledger)
     second = open_account(ledger, company="Second")
@@ -248,6 +262,7 @@ def test_inv_1_numbers_are_gapless_across_accounts_and_restart_each_year(
 def test_inv_2_a_correction_within_15_days_credits_and_reissues_without_moving_money(
     ledger: Ledger, clock: SimulatedClock, gateway: SandboxGateway
 ) -> None:
+    """INV-2: a correction within 15 days credits and reissues without moving money."""
     at(ledger, clock, "2025-01-15T10:00:00Z")
     nova = open_account(ledger, company="Nova SARL")
     ledger.add_payment_method(nova, "card", "tok")
@@ -272,6 +287,7 @@ def test_inv_2_a_correction_within_15_days_credits_and_reissues_without_moving_m
 def test_inv_2_a_late_correction_is_refused_and_records_nothing(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """INV-2: a late correction is refused and records nothing."""
     at(ledger, clock, "2025-01-15T10:00:00Z")
     nova = open_account(ledger)
     ledger.add_payment_method(nova, "card", "tok")
@@ -286,6 +302,7 @@ def test_inv_2_a_late_correction_is_refused_and_records_nothing(
 def test_inv_3_billing_details_carry_a_postal_address_and_go_on_the_next_invoice(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """INV-3: billing details carry a postal address and go on the next invoice."""
     at(ledger, clock, "2025-01-15T10:00:00Z")
     acme = open_account(ledger)
     ledger.set_billing_details(
@@ -315,6 +332,7 @@ def test_inv_3_billing_details_carry_a_postal_address_and_go_on_the_next_invoice
 def test_inv_4_an_eu_business_with_a_vat_id_in_another_state_is_reverse_charged(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """INV-4: an eu business with a vat id in another state is reverse charged."""
     at(ledger, clock, "2025-03-01T00:00:00Z")
     de = open_account(
         ledger, company="Beta GmbH", country="DE", currency="EUR", plan="ticket", seats=2
@@ -332,6 +350,7 @@ def test_inv_4_an_eu_business_with_a_vat_id_in_another_state_is_reverse_charged(
 def test_inv_4_a_customer_in_the_sellers_country_pays_vat_even_with_a_vat_id(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """INV-4: a customer in the sellers country pays vat even with a vat id."""
     at(ledger, clock, "2024-12-20T00:00:00Z")
     sk = open_account(
         ledger, company="Tatra s.r.o.", country="SK", currency="EUR", plan="ticket", seats=1
@@ -349,6 +368,7 @@ def test_inv_4_a_customer_in_the_sellers_country_pays_vat_even_with_a_vat_id(
 def test_inv_5_a_vat_id_changes_no_issued_invoice_and_an_invalid_one_is_refused(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """INV-5: a vat id changes no issued invoice and an invalid one is refused."""
     at(ledger, clock, "2025-03-01T00:00:00Z")
     fr = open_account(
         ledger, company="Gamma SAS", country="FR", currency="EUR", plan="ticket", seats=1
@@ -368,6 +388,7 @@ def test_inv_5_a_vat_id_changes_no_issued_invoice_and_an_invalid_one_is_refused(
 def test_login_1_a_shared_login_adds_one_seat_from_the_next_period_until_resolved(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """LOGIN-1: a shared login adds one seat from the next period until resolved."""
     at(ledger, clock, "2025-01-15T10:00:00Z")
     acme = open_account(ledger)
     ledger.add_payment_method(acme, "card", "tok")
@@ -384,6 +405,7 @@ def test_login_1_a_shared_login_adds_one_seat_from_the_next_period_until_resolve
 def test_liab_1_the_cap_is_the_months_fee_or_100_whichever_is_greater(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """LIAB-1: the cap is the months fee or 100 whichever is greater."""
     at(ledger, clock, "2025-01-15T10:00:00Z")
     monthly = open_account(ledger)
     small = open_account(ledger, company="Small", plan="ticket", seats=1)
@@ -404,6 +426,7 @@ def test_liab_1_the_cap_is_the_months_fee_or_100_whichever_is_greater(
 def test_time_2_events_carry_business_time_and_the_clocks_recording_time(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """TIME-2: events carry business time and the clocks recording time."""
     at(ledger, clock, "2025-01-10T09:00:00Z")
     acme = open_account(ledger)
     at(ledger, clock, "2025-01-24T09:00:00Z")
@@ -417,6 +440,7 @@ def test_time_2_events_carry_business_time_and_the_clocks_recording_time(
 def test_time_3_work_due_at_one_instant_runs_in_the_order_accounts_were_opened(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """TIME-3: work due at one instant runs in the order accounts were opened."""
     at(ledger, clock, "2025-01-10T09:00:00Z")
     first = open_account(ledger, company="First")
     second = open_account(ledger, company="Second")
@@ -431,6 +455,7 @@ def test_time_3_work_due_at_one_instant_runs_in_the_order_accounts_were_opened(
 def test_time_3_a_cancellation_taking_effect_runs_before_a_renewal_due_at_the_same_instant(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """TIME-3: a cancellation taking effect runs before a renewal due at the same instant."""
     at(ledger, clock, "2025-11-29T00:00:00Z")
     acme = open_account(ledger)
     at(ledger, clock, "2025-11-30T00:00:00Z")
@@ -443,12 +468,14 @@ def test_time_3_a_cancellation_taking_effect_runs_before_a_renewal_due_at_the_sa
 
 
 def test_acc_1_slugs_are_unique(ledger: Ledger, clock: SimulatedClock) -> None:
+    """ACC-1: slugs are unique."""
     at(ledger, clock, "2025-01-10T09:00:00Z")
     slugs = [ledger.account(open_account(ledger, company="ACME, Inc."))["slug"] for _ in range(3)]
     assert slugs == ["acme-inc", "acme-inc-2", "acme-inc-3"]
 
 
 def test_acc_2_the_owner_keeps_a_seat(ledger: Ledger, clock: SimulatedClock) -> None:
+    """ACC-2: the owner keeps a seat."""
     at(ledger, clock, "2025-01-10T09:00:00Z")
     acme = open_account(ledger, seats=2)
     with pytest.raises(DomainError) as refused:
@@ -464,6 +491,7 @@ def test_acc_2_the_owner_keeps_a_seat(ledger: Ledger, clock: SimulatedClock) -> 
 def test_acc_4_an_account_is_reactivated_only_when_every_reason_is_cleared(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """ACC-4: an account is reactivated only when every reason is cleared."""
     at(ledger, clock, "2025-01-10T09:00:00Z")
     acme = open_account(ledger)
     at(ledger, clock, "2025-01-12T09:00:00Z")

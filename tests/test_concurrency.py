@@ -17,6 +17,7 @@ ACCOUNTS_PER_THREAD = 4
 def test_inv_1_invoice_numbers_stay_gapless_under_concurrent_writers(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """INV-1: invoice numbers stay gapless under concurrent writers."""
     at(ledger, clock, "2025-01-15T10:00:00Z")
     accounts = [
         open_account(ledger, company=f"Racer {n}") for n in range(THREADS * ACCOUNTS_PER_THREAD)

@@ -15,6 +15,7 @@ from tests.helpers import at, kinds, open_account, totals
 def test_pay_1_the_ledger_keeps_a_kind_and_an_opaque_token_only(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """PAY-1: the ledger keeps a kind and an opaque token only."""
     at(ledger, clock, "2025-01-15T10:00:00Z")
     acme = open_account(ledger)
     ledger.add_payment_method(acme, "card", "tok_visa_4242")
@@ -29,6 +30,7 @@ def test_pay_1_the_ledger_keeps_a_kind_and_an_opaque_token_only(
 def test_pay_2_and_pay_3_each_positive_invoice_is_charged_and_receipted(
     ledger: Ledger, clock: SimulatedClock, gateway: SandboxGateway
 ) -> None:
+    """PAY-2, PAY-3: and each positive invoice is charged and receipted."""
     at(ledger, clock, "2025-01-15T10:00:00Z")
     acme = open_account(ledger)
     ledger.add_payment_method(acme, "card", "tok")
@@ -47,6 +49,7 @@ def test_pay_2_and_pay_3_each_positive_invoice_is_charged_and_receipted(
 def test_pay_4_declines_are_retried_after_1_3_and_7_days_then_the_account_is_suspended(
     ledger: Ledger, clock: SimulatedClock, gateway: SandboxGateway
 ) -> None:
+    """PAY-4: declines are retried after 1 3 and 7 days then the account is suspended."""
     at(ledger, clock, "2025-01-15T10:00:00Z")
     acme = open_account(ledger)
     gateway.decline(acme)
@@ -75,6 +78,7 @@ def test_pay_4_declines_are_retried_after_1_3_and_7_days_then_the_account_is_sus
 def test_pay_4_a_retry_that_succeeds_stops_the_retries(
     ledger: Ledger, clock: SimulatedClock, gateway: SandboxGateway
 ) -> None:
+    """PAY-4: a retry that succeeds stops the retries."""
     at(ledger, clock, "2025-01-15T10:00:00Z")
     acme = open_account(ledger)
     gateway.decline(acme)
@@ -90,6 +94,7 @@ def test_pay_4_a_retry_that_succeeds_stops_the_retries(
 def test_cancel_1_the_stop_account_action_takes_effect_at_once_without_refund(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """CANCEL-1: the stop account action takes effect at once without refund."""
     at(ledger, clock, "2025-01-15T10:00:00Z")
     acme = open_account(ledger)
     ledger.add_payment_method(acme, "card", "tok")
@@ -108,6 +113,7 @@ def test_cancel_1_the_stop_account_action_takes_effect_at_once_without_refund(
 def test_cancel_2_an_email_request_takes_effect_after_the_next_slovak_business_day(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """CANCEL-2: an email request takes effect after the next slovak business day."""
     at(ledger, clock, "2025-11-26T10:00:00Z")
     acme = open_account(ledger)
     at(ledger, clock, "2025-11-27T10:00:00Z")
@@ -127,6 +133,7 @@ def test_cancel_2_an_email_request_takes_effect_after_the_next_slovak_business_d
 def test_cancel_3_a_cancelled_account_is_deleted_30_days_after_the_cancellation(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """CANCEL-3: a cancelled account is deleted 30 days after the cancellation."""
     at(ledger, clock, "2025-01-15T10:00:00Z")
     acme = open_account(ledger)
     ledger.add_payment_method(acme, "card", "tok")
@@ -141,6 +148,7 @@ def test_cancel_3_a_cancelled_account_is_deleted_30_days_after_the_cancellation(
 def test_cancel_4_a_vendor_suspension_is_noticed_first_and_notified_exactly_once(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """CANCEL-4: a vendor suspension is noticed first and notified exactly once."""
     at(ledger, clock, "2025-01-10T09:00:00Z")
     acme = open_account(ledger)
     ledger.suspend(acme, "terms_violation")
@@ -154,6 +162,7 @@ def test_cancel_4_a_vendor_suspension_is_noticed_first_and_notified_exactly_once
 def test_idle_1_activity_resets_the_clock_and_refused_or_vendor_commands_do_not(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """IDLE-1: activity resets the clock and refused or vendor commands do not."""
     at(ledger, clock, "2025-01-01T00:00:00Z")
     active = open_account(ledger, plan="free", company="Active")
     refused = open_account(ledger, plan="free", company="Refused", seats=1)
@@ -175,6 +184,7 @@ def test_idle_1_activity_resets_the_clock_and_refused_or_vendor_commands_do_not(
 def test_idle_2_a_trialing_account_is_warned_and_deleted_but_a_paying_one_is_not(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """IDLE-2: a trialing account is warned and deleted but a paying one is not."""
     at(ledger, clock, "2025-01-01T00:00:00Z")
     trial = open_account(ledger, company="Trial")
     paying = open_account(ledger, company="Paying")
@@ -189,6 +199,7 @@ def test_idle_2_a_trialing_account_is_warned_and_deleted_but_a_paying_one_is_not
 def test_idle_2_an_account_losing_its_exemption_late_gets_28_days_from_the_warning(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """IDLE-2: an account losing its exemption late gets 28 days from the warning."""
     at(ledger, clock, "2025-01-01T00:00:00Z")
     acme = open_account(ledger)
     ledger.add_payment_method(acme, "card", "tok")
@@ -206,6 +217,7 @@ def test_idle_2_an_account_losing_its_exemption_late_gets_28_days_from_the_warni
 def test_idle_2_regaining_the_exemption_before_the_deadline_prevents_deletion(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """IDLE-2: regaining the exemption before the deadline prevents deletion."""
     at(ledger, clock, "2025-01-01T00:00:00Z")
     acme = open_account(ledger)
     ledger.add_payment_method(acme, "card", "tok")

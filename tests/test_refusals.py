@@ -78,6 +78,7 @@ def test_a_refused_command_names_its_code_and_records_nothing(
 def test_acc_4_a_deleted_or_cancelled_account_takes_no_commands(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
+    """ACC-4: a deleted or cancelled account takes no commands."""
     at(ledger, clock, "2025-01-10T09:00:00Z")
     account = open_account(ledger)
     ledger.cancel(account, "button")

@@ -23,6 +23,7 @@ SK_TABLE = VatTable.default()
 
 
 def test_mon_1_money_refuses_floats_and_unknown_currencies() -> None:
+    """MON-1: money refuses floats and unknown currencies."""
     with pytest.raises(AssertionError):
         Money(1.5, "USD")  # type: ignore[arg-type]
     with pytest.raises(DomainError) as refused:
@@ -31,11 +32,13 @@ def test_mon_1_money_refuses_floats_and_unknown_currencies() -> None:
 
 
 def test_mon_1_amounts_in_different_currencies_never_mix() -> None:
+    """MON-1: amounts in different currencies never mix."""
     with pytest.raises(AssertionError):
         Money.parse("1.00 USD") + Money.parse("1.00 EUR")
 
 
 def test_mon_1_money_text_needs_exactly_the_currency_decimals() -> None:
+    """MON-1: money text needs exactly the currency decimals."""
     assert str(Money.parse("206.22 USD")) == "206.22 USD"
     for bad in ("206.2 USD", "206.220 USD", "206.22", "abc USD", "1.00 usd"):
         with pytest.raises(DomainError):
@@ -43,6 +46,7 @@ def test_mon_1_money_text_needs_exactly_the_currency_decimals() -> None:
 
 
 def test_mon_2_rounding_is_half_up_on_the_exact_value() -> None:
+    """MON-2: rounding is half up on the exact value."""
     assert round_half_up(Fraction(5, 1000), "USD") == Decimal("0.01")
     assert round_half_up(Fraction(4999, 1000000), "USD") == Decimal("0.00")
     assert round_half_up(Fraction(390 * 193, 365), "USD") == Decimal("206.22")
@@ -50,12 +54,14 @@ def test_mon_2_rounding_is_half_up_on_the_exact_value() -> None:
 
 @given(st.fractions(min_value=0, max_value=10**9))
 def test_mon_2_rounding_lands_within_half_a_minor_unit(value: Fraction) -> None:
+    """MON-2: rounding lands within half a minor unit."""
     rounded = round_half_up(value, "EUR")
     assert abs(Fraction(rounded) - value) <= Fraction(1, 200)
     assert rounded.as_tuple().exponent == -2
 
 
 def test_mon_2_net_is_the_sum_of_rounded_lines_and_vat_is_rounded_once_on_the_net() -> None:
+    """MON-2: net is the sum of rounded lines and vat is rounded once on the net."""
     day = date(2025, 3, 1)
     vat = decide_vat(
         customer_country="DE", vat_id=None, seller_country="SK", issue_day=day, table=SK_TABLE
@@ -82,6 +88,7 @@ def test_mon_2_net_is_the_sum_of_rounded_lines_and_vat_is_rounded_once_on_the_ne
 
 
 def test_time_1_months_are_anchored_on_the_day_and_clamped_to_the_month_end() -> None:
+    """TIME-1: months are anchored on the day and clamped to the month end."""
     anchor = datetime(2025, 1, 31, 10, 0, tzinfo=UTC)
     assert add_months(anchor, 1) == datetime(2025, 2, 28, 10, 0, tzinfo=UTC)
     assert add_months(anchor, 2) == datetime(2025, 3, 31, 10, 0, tzinfo=UTC)
@@ -90,11 +97,13 @@ def test_time_1_months_are_anchored_on_the_day_and_clamped_to_the_month_end() ->
 
 
 def test_time_4_a_periods_days_run_from_start_inclusive_to_end_exclusive() -> None:
+    """TIME-4: a periods days run from start inclusive to end exclusive."""
     assert days_between(date(2025, 1, 10), date(2026, 1, 10)) == 365
     assert days_between(date(2025, 7, 1), date(2026, 1, 10)) == 193
 
 
 def test_time_4_within_n_days_is_inclusive_of_the_last_instant() -> None:
+    """TIME-4: within n days is inclusive of the last instant."""
     issued = datetime(2025, 1, 15, 10, 0, tzinfo=UTC)
     assert within_days(issued, 15, datetime(2025, 1, 30, 10, 0, tzinfo=UTC))
     assert not within_days(issued, 15, datetime(2025, 1, 30, 10, 0, 1, tzinfo=UTC))
@@ -117,6 +126,7 @@ def test_time_4_within_n_days_is_inclusive_of_the_last_instant() -> None:
 def test_inv_4_vat_is_decided_from_the_profile_and_the_dated_table(
     country: str, vat_id: str | None, day: date, treatment: VatTreatment, rate: str
 ) -> None:
+    """INV-4: vat is decided from the profile and the dated table."""
     decision = decide_vat(
         customer_country=country, vat_id=vat_id, seller_country="SK", issue_day=day, table=SK_TABLE
     )
@@ -125,6 +135,7 @@ def test_inv_4_vat_is_decided_from_the_profile_and_the_dated_table(
 
 
 def test_inv_5_vat_ids_are_checked_by_format_check_digits_and_country_prefix() -> None:
+    """INV-5: vat ids are checked by format check digits and country prefix."""
     assert check_vat_id("DE 136 695 976", "DE") == "DE136695976"
     for vat_id, country in (
         ("DE136695977", "DE"),
@@ -138,12 +149,14 @@ def test_inv_5_vat_ids_are_checked_by_format_check_digits_and_country_prefix() -
 
 
 def test_acc_3_eu_and_eea_countries_are_served_from_the_eu_region() -> None:
+    """ACC-3: eu and eea countries are served from the eu region."""
     assert [region_for(c) for c in ("DE", "SK", "NO", "IS", "US", "GB", "CH")] == ["EU"] * 4 + [
         "US"
     ] * 3
 
 
 def test_acc_1_slugs_come_from_the_company_name() -> None:
+    """ACC-1: slugs come from the company name."""
     assert slugify("ACME, Inc.") == "acme-inc"
     assert slugify("Žilina Čaj s.r.o.") == "zilina-caj-s-r-o"
     assert slugify("!!!") == "account"
@@ -151,6 +164,7 @@ def test_acc_1_slugs_come_from_the_company_name() -> None:
 
 
 def test_bill_1_the_catalog_ranks_plans_and_prices_them_from_data() -> None:
+    """BILL-1: the catalog ranks plans and prices them from data."""
     catalog = Catalog.default()
     assert catalog.is_upgrade("ticket", "all-inclusive")
     assert not catalog.is_upgrade("all-inclusive", "ticket-chat")
@@ -161,6 +175,7 @@ def test_bill_1_the_catalog_ranks_plans_and_prices_them_from_data() -> None:
 
 
 def test_bill_1_a_scenario_catalog_may_give_one_price_for_every_currency() -> None:
+    """BILL-1: a scenario catalog may give one price for every currency."""
     catalog = Catalog.from_data({"basic": {"rank": 1, "monthly": "10", "annual": {"USD": "100"}}})
     assert catalog.base_price("basic", "EUR", Cycle.MONTHLY) == Decimal(10)
     with pytest.raises(DomainError):
