@@ -240,10 +240,18 @@ class Account(Aggregate):
     class PlanChanged(ByPeople):
         plan: str
         free: bool
+        trial_ends_at: datetime | None = None
 
         def change(self, account: Account) -> None:
             account.plan = self.plan
             account.on_free_plan = self.free
+            if self.free and account.status is AccountStatus.TRIALING:
+                account.status = AccountStatus.ACTIVE
+                account.trial_over = True
+            if self.trial_ends_at is not None:
+                account.status = AccountStatus.TRIALING
+                account.trial_ends_at = self.trial_ends_at
+                account.trial_over = False
 
     class PaymentMethodAdded(ByPeople):
         method: PaymentMethod
@@ -550,9 +558,14 @@ class Account(Aggregate):
         if plan == self.plan:
             raise invalid("plan", f"the account is already on {plan!r}")
         was_free = not self.is_paid_plan(terms)
-        if was_free and not terms.catalog.plan(plan).is_free and self.payment_method is None:
-            raise invalid("plan", "a payment method is needed to move from the free plan")
-        self.trigger(self.PlanChanged, at, plan=plan, free=terms.catalog.plan(plan).is_free)
+        to_free = terms.catalog.plan(plan).is_free
+        trial_ends_at: datetime | None = None
+        if was_free and not to_free and self.payment_method is None:
+            # TRIAL-1: every paid plan starts with a free trial, once per account.
+            if self.trial_ends_at is not None:
+                raise invalid("plan", "a payment method is needed to return to a paid plan")
+            trial_ends_at = at + MAX_TRIAL_DAYS * DAY
+        self.trigger(self.PlanChanged, at, plan=plan, free=to_free, trial_ends_at=trial_ends_at)
         if was_free:
             self.start_billing_if_due(at, terms, numbering)
         else:
@@ -1014,6 +1027,7 @@ class Account(Aggregate):
         if (
             self.status is not AccountStatus.ACTIVE
             or self.period is None
+            or self.on_free_plan
             or self.cancellation_effective_at is not None
         ):
             return None
@@ -1045,9 +1059,7 @@ class Account(Aggregate):
         self.add_suspension(SuspensionReason.TRIAL_EXPIRED, at)
 
     def renew(self, at: datetime, terms: Terms, numbering: Numbering) -> None:
-        """BILL-2: the next period, from the same anchor; on the free plan, none."""
-        if not self.is_paid_plan(terms):
-            return
+        """BILL-2: the next period, from the same anchor."""
         self.start_period(at, terms, numbering, new_anchor=False)
 
     def deal_with_inactivity(self, task: Task, at: datetime) -> None:

@@ -25,11 +25,12 @@ class Posting:
 
 def _invoice(invoice: Invoice, sign: int) -> list[Posting]:
     cur = invoice.currency
-    return [
+    postings = [
         Posting(RECEIVABLE, cur, sign * invoice.total),
         Posting(f"revenue:{invoice.plan or 'other'}", cur, -sign * invoice.net),
         Posting(f"vat_payable:{invoice.vat_country}", cur, -sign * invoice.vat),
     ]
+    return [p for p in postings if p.amount != 0]
 
 
 def postings_for(event: Event, currency_of: dict[object, str]) -> list[Posting]:

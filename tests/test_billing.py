@@ -503,3 +503,39 @@ def test_acc_4_an_account_is_reactivated_only_when_every_reason_is_cleared(
     ledger.add_payment_method(acme, "card", "tok")
     assert ledger.account(acme)["status"] == "active"
     assert totals(ledger, acme) == ["117.00 USD"]
+
+
+def test_trial_1_moving_to_the_free_plan_ends_the_trial_and_stops_renewals(
+    ledger: Ledger, clock: SimulatedClock
+) -> None:
+    """TRIAL-1, BILL-5: the free plan has no trial and no periods; a paid period runs out."""
+    at(ledger, clock, "2025-01-10T09:00:00Z")
+    trial = open_account(ledger, company="Trial")
+    paying = open_account(ledger, company="Paying")
+    ledger.add_payment_method(paying, "card", "tok")
+    at(ledger, clock, "2025-01-12T09:00:00Z")
+    ledger.change_plan(trial, "free")
+    ledger.change_plan(paying, "free")
+    at(ledger, clock, "2025-02-01T09:00:00Z")
+    assert ledger.account(trial)["status"] == "active"
+    assert "suspended" not in [n["kind"] for n in ledger.notifications(trial)]
+    assert totals(ledger, paying) == ["117.00 USD"]
+    assert ledger.refunds(paying) == []
+
+
+def test_trial_1_a_free_account_moving_to_a_paid_plan_gets_its_trial(
+    ledger: Ledger, clock: SimulatedClock
+) -> None:
+    """TRIAL-1: every paid plan starts with a free trial; with a card, it is charged at once."""
+    at(ledger, clock, "2025-01-10T09:00:00Z")
+    free = open_account(ledger, plan="free", company="Free")
+    carded = open_account(ledger, plan="free", company="Carded", seats=2)
+    ledger.add_payment_method(carded, "card", "tok")
+    at(ledger, clock, "2025-01-20T09:00:00Z")
+    ledger.change_plan(free, "ticket")
+    ledger.change_plan(carded, "ticket")
+    assert ledger.account(free)["status"] == "trialing"
+    assert ledger.account(free)["trial_ends_at"] == "2025-02-03T09:00:00Z"
+    assert ledger.invoices(free) == []
+    assert totals(ledger, carded) == ["30.00 USD"]
+    assert ledger.account(carded)["period_start"] == "2025-01-20T09:00:00Z"
