@@ -35,9 +35,12 @@ from domain.catalog import Catalog, Cycle
 from domain.dates import check_utc, iso
 from domain.errors import DomainError, ErrorCode, invalid
 from domain.invoicing import Address, Invoice, NotificationKind
+from domain.lifetime import Code
 from domain.model import Aggregate, Event
+from domain.money import Money
 from domain.numbering import DocumentKind, InvoiceSeries, Numbering
 from domain.policy import Terms
+from domain.prepaid import DEFAULT_CANCELLATION_FEE
 from domain.pricing import PriceBook
 from domain.registry import CommandRecord, SlugClaim, slug_candidates, slugify
 from domain.schedule import Task, TaskKind
@@ -313,7 +316,7 @@ class Ledger:
     ) -> None:
         self._account_command(
             account_id,
-            lambda account, unit: account.remove_seats(count, unit.at),
+            lambda account, unit: account.remove_seats(count, unit.at, unit.terms),
             actor=actor,
             idempotency_key=idempotency_key,
             request={"command": "remove_seats", "count": count},
@@ -370,7 +373,13 @@ class Ledger:
         self._account_command(
             account_id,
             lambda account, unit: account.set_billing_details(
-                name=name, email=email, company=company, address=parsed, at=unit.at
+                name=name,
+                email=email,
+                company=company,
+                address=parsed,
+                at=unit.at,
+                terms=unit.terms,
+                numbering=unit.numbering,
             ),
             actor=actor,
             idempotency_key=idempotency_key,
@@ -568,6 +577,123 @@ class Ledger:
             },
         )
 
+    def grant_prepaid_credit(
+        self,
+        account_id: UUID,
+        amount: str,
+        cancellation_fee: str | Decimal = DEFAULT_CANCELLATION_FEE,
+        *,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """CREDIT-1: a pool granted by agreement (a vendor command: not activity)."""
+        money = Money.parse(amount)
+        fee = _decimal(cancellation_fee, "cancellation_fee")
+        self._account_command(
+            account_id,
+            lambda account, unit: account.grant_prepaid_credit(
+                money, fee, unit.at, unit.terms, unit.numbering
+            ),
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request={"command": "grant_prepaid_credit", "amount": amount, "fee": str(fee)},
+        )
+
+    def sell_code(
+        self,
+        code: str,
+        currency: str = "USD",
+        *,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """LTD-1: a lifetime-deal code is sold once."""
+
+        def work(unit: Unit) -> None:
+            if isinstance(code, str) and Code.id_for(code.strip()) in self.store.repository:
+                raise invalid("code", "this code was sold already")
+            unit.add(Code.sell(code, currency, unit.at))
+
+        self._transact(
+            work,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request={"command": "sell_code", "code": code, "currency": currency},
+        )
+
+    def redeem_code(
+        self,
+        code: str,
+        account_id: UUID | None = None,
+        *,
+        owner_name: str = "",
+        owner_email: str = "",
+        company: str = "",
+        country: str = "",
+        currency: str = "USD",
+        region: str | None = None,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> UUID:
+        """LTD-2..4: redeems a code on an existing account, or opens one with it. A code
+        redeemed before on another account suspends both accounts (code_reuse)."""
+
+        def work(unit: Unit) -> UUID:
+            lifetime = self._code(unit, code)
+            if account_id is not None:
+                account = unit.account(account_id)
+                account.check_no_code()
+                lifetime.check_redeemable(unit.at, unit.terms.ltd_redeem_deadline, account.currency)
+                account.redeem_code(lifetime.code, unit.at, unit.terms)
+            else:
+                lifetime.check_redeemable(unit.at, unit.terms.ltd_redeem_deadline, currency)
+                slug = self._free_slug(slugify(company) if isinstance(company, str) else "")
+                account = Account.open_lifetime(
+                    account_id=uuid4(),
+                    at=unit.at,
+                    code=lifetime.code,
+                    owner_name=owner_name,
+                    owner_email=owner_email,
+                    company=company,
+                    country=country,
+                    currency=currency,
+                    region=region,
+                    slug=slug,
+                    terms=unit.terms,
+                    actor=actor,
+                )
+                unit.add(account)
+                unit.add(SlugClaim.claim(slug, account.id, unit.at))
+            first = lifetime.redeem(account.id, unit.at)
+            if first is not None:
+                # LTD-4: reuse suspends the new account and the one that redeemed it first.
+                account.add_suspension(SuspensionReason.CODE_REUSE, unit.at)
+                unit.account(first).add_suspension(SuspensionReason.CODE_REUSE, unit.at)
+            return account.id
+
+        request = {
+            "command": "redeem_code",
+            "code": code,
+            "account": str(account_id),
+            "company": company,
+        }
+        result, encoded, _ = self._transact(
+            work,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request=request,
+            encode=lambda redeemed: {"account_id": str(redeemed)},
+        )
+        return result if result is not None else UUID(encoded["account_id"])
+
+    def _code(self, unit: Unit, code: str) -> Code:
+        try:
+            return unit.get(Code.id_for(str(code).strip()), Code)
+        except AggregateNotFoundError:
+            raise DomainError(
+                ErrorCode.UNKNOWN_CODE, f"no lifetime-deal code {code!r} was sold", "code"
+            ) from None
+
     # ------------------------------------------------------------ payments
 
     def collect_payments(self, account_id: UUID, at: datetime, *, actor: str | None = None) -> None:
@@ -709,7 +835,7 @@ class Ledger:
         ]
 
     def balance(self, account_id: UUID) -> dict[str, str]:
-        return {k: str(v) for k, v in self.load(account_id).balance().items()}
+        return {k: str(v) for k, v in self.load(account_id).balance(self.now()).items()}
 
     def notifications(self, account_id: UUID) -> list[dict[str, Any]]:
         return [
@@ -727,8 +853,27 @@ class Ledger:
         return str(self.load(account_id).liability_cap(_date(claim_date, "date")))
 
     def credit_window(self, account_id: UUID) -> dict[str, Any] | None:
-        self.load(account_id)
-        return None
+        """CREDIT-3: active_from, remaining now, ends_on, and how each change moved the end."""
+        account = self.load(account_id)
+        window = account.credit_window(self.now())
+        if window is None:
+            return None
+        return {
+            "active_from": str(window["active_from"]),
+            "remaining": str(window["remaining"]),
+            "ends_on": str(window["ends_on"]),
+            "changes": [
+                {
+                    "day": str(c.day),
+                    "old_rate": str(account.money(c.old_rate)),
+                    "new_rate": str(account.money(c.new_rate)),
+                    "remaining": str(account.money(c.remaining)),
+                    "old_end": str(c.old_end),
+                    "new_end": str(c.new_end),
+                }
+                for c in window["changes"]  # type: ignore[attr-defined]
+            ],
+        }
 
     def events(self) -> Iterator[Event]:
         """Every event in the order recorded."""

@@ -179,6 +179,40 @@ def _announce(ledger: Ledger, names: Names, raw: object) -> None:
     ledger.announce_price_change(**args)
 
 
+def _sell_code(ledger: Ledger, names: Names, raw: object) -> None:
+    args = _take(_args(raw), "code", optional=("currency",))
+    ledger.sell_code(str(args["code"]), args.get("currency", "USD"))
+
+
+def _redeem_code(ledger: Ledger, names: Names, raw: object) -> None:
+    args = _take(
+        _args(raw),
+        "code",
+        "account",
+        optional=("owner", "company", "country", "currency", "region"),
+    )
+    name = str(args["account"])
+    if name in names.accounts:
+        extra = sorted(set(args) - {"code", "account"})
+        if extra:
+            raise DomainError(
+                ErrorCode.INVALID_INPUT, f"an existing account takes no {extra[0]}", extra[0]
+            )
+        ledger.redeem_code(str(args["code"]), names.accounts[name])
+        return
+    owner = args.get("owner") if isinstance(args.get("owner"), dict) else {}
+    assert isinstance(owner, dict)
+    names.accounts[name] = ledger.redeem_code(
+        str(args["code"]),
+        owner_name=owner.get("name", ""),
+        owner_email=owner.get("email", ""),
+        company=args.get("company", ""),
+        country=args.get("country", ""),
+        currency=args.get("currency", "USD"),
+        region=args.get("region"),
+    )
+
+
 def _not_yet(command: str) -> Callable[[Ledger, Names, object], None]:
     def run(ledger: Ledger, names: Names, raw: object) -> None:
         raise DomainError(ErrorCode.INVALID_INPUT, f"{command} is not supported yet", "command")
@@ -206,12 +240,14 @@ COMMANDS: dict[str, Callable[[Ledger, Names, object], None]] = {
     "decline_payments": _gateway(decline=True),
     "accept_payments": _gateway(decline=False),
     "correct_invoice": _account_call("correct_invoice", optional=("name", "company", "address")),
+    "grant_prepaid_credit": _account_call(
+        "grant_prepaid_credit", "amount", optional=("cancellation_fee",)
+    ),
+    "sell_code": _sell_code,
+    "redeem_code": _redeem_code,
     **{
         name: _not_yet(name)
         for name in (
-            "grant_prepaid_credit",
-            "sell_code",
-            "redeem_code",
             "give_consent",
             "withdraw_consent",
             "request_erasure",

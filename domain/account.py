@@ -13,7 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict
 
 from domain.catalog import Cycle
-from domain.dates import DAY, add_months, days_between, within_days
+from domain.dates import DAY, add_months, days_between, start_of_day, within_days
 from domain.errors import DomainError, ErrorCode, invalid
 from domain.invoicing import (
     Address,
@@ -28,10 +28,12 @@ from domain.invoicing import (
     Refund,
     build_invoice,
 )
+from domain.lifetime import LIFETIME_SEATS, SeatLevel, extra_seat_days
 from domain.model import Aggregate, Event, stable_id
 from domain.money import Money, check_currency, round_half_up
 from domain.numbering import DocumentKind, Numbering
 from domain.policy import MAX_TRIAL_DAYS, Terms
+from domain.prepaid import Pool, RateChange
 from domain.schedule import Task, TaskKind
 from domain.vat import check_vat_id, decide_vat, region_for
 
@@ -109,6 +111,21 @@ class Period(BaseModel):
     unit_price: Decimal
 
 
+class LifetimePeriod(BaseModel):
+    """One monthly period of a lifetime deal, billed in arrears (LTD-5)."""
+
+    model_config = ConfigDict(frozen=True)
+    index: int
+    start: datetime
+    end: datetime
+    extra_seat_days: int
+    unit_price: Decimal
+
+    @property
+    def days(self) -> int:
+        return days_between(self.start.date(), self.end.date())
+
+
 def check_email(email: str, field: str) -> str:
     try:
         return validate_email(email, check_deliverability=False).normalized
@@ -172,6 +189,12 @@ class Account(Aggregate):
     cancellation_effective_at: datetime | None = None
     cancelled_at: datetime | None = None
     deleted_at: datetime | None = None
+    seat_history: list[SeatLevel] = []
+    pool: Pool | None = None
+    lifetime_code: str | None = None
+    lifetime_anchor: datetime | None = None
+    lifetime_periods_billed: int = 0
+    lifetime_pending: list[LifetimePeriod] = []
 
     # ---------------------------------------------------------------- events
 
@@ -218,6 +241,7 @@ class Account(Aggregate):
             if self.seats > 1:
                 account.seats_by_role[SeatRole.AGENT] = self.seats - 1
             account.status = self.status
+            account.seat_history = [SeatLevel(at=self.effective_at, seats=self.seats)]
             account.trial_ends_at = self.trial_ends_at
             account.trial_over = self.trial_ends_at is None
             account.on_free_plan = self.free
@@ -229,6 +253,7 @@ class Account(Aggregate):
 
         def change(self, account: Account) -> None:
             account.seats_by_role[self.role] = account.seats_by_role.get(self.role, 0) + self.count
+            account.seat_history.append(SeatLevel(at=self.effective_at, seats=account.seats))
 
     class SeatsRemoved(ByPeople):
         by_role: dict[SeatRole, int]
@@ -236,6 +261,7 @@ class Account(Aggregate):
         def change(self, account: Account) -> None:
             for role, count in self.by_role.items():
                 account.seats_by_role[role] -= count
+            account.seat_history.append(SeatLevel(at=self.effective_at, seats=account.seats))
 
     class PlanChanged(ByPeople):
         plan: str
@@ -392,6 +418,76 @@ class Account(Aggregate):
             if self.resumes_as is not None:
                 account.status = self.resumes_as
 
+    class PrepaidCreditGranted(AccountEvent):
+        pool: Pool
+
+        def change(self, account: Account) -> None:
+            account.pool = self.pool.model_copy(deep=True)
+
+    class PoolActivated(AccountEvent):
+        active_from: date
+        initial_rate: Decimal
+        year_days: int
+        ends_on: date
+
+        def change(self, account: Account) -> None:
+            assert account.pool is not None
+            account.pool.active_from = self.active_from
+            account.pool.initial_rate = self.initial_rate
+            account.pool.year_days = self.year_days
+            account.pool.segments = [(self.active_from, self.initial_rate)]
+            account.pool.ends_on = self.ends_on
+            if account.status is AccountStatus.TRIALING:
+                account.status = AccountStatus.ACTIVE
+            account.trial_over = True
+
+    class PoolRateChanged(AccountEvent):
+        rate_change: RateChange
+
+        def change(self, account: Account) -> None:
+            assert account.pool is not None
+            account.pool.segments.append((self.rate_change.day, self.rate_change.new_rate))
+            account.pool.ends_on = self.rate_change.new_end
+            account.pool.changes.append(self.rate_change)
+
+    class PoolClosed(AccountEvent):
+        """The pool ran out (CREDIT-4) or was cancelled (CREDIT-5)."""
+
+        remaining: Decimal
+        fee: Decimal
+        refund: Decimal
+        dropped: Decimal
+
+        def change(self, account: Account) -> None:
+            assert account.pool is not None
+            account.pool.closed_at = self.effective_at
+
+    class CodeRedeemed(ByPeople):
+        code: str
+        plan: str
+
+        def change(self, account: Account) -> None:
+            account.lifetime_code = self.code
+            account.lifetime_anchor = self.effective_at
+            account.plan = self.plan
+            account.on_free_plan = False
+            account.trial_over = True
+            if account.status is AccountStatus.TRIALING:
+                account.status = AccountStatus.ACTIVE
+
+    class LifetimePeriodClosed(AccountEvent):
+        period: LifetimePeriod
+        pending: bool
+
+        def change(self, account: Account) -> None:
+            account.lifetime_periods_billed = self.period.index + 1
+            if self.pending:
+                account.lifetime_pending.append(self.period)
+
+    class LifetimeChargesReleased(AccountEvent):
+        def change(self, account: Account) -> None:
+            account.lifetime_pending = []
+
     class Cancelled(AccountEvent):
         def change(self, account: Account) -> None:
             account.status = AccountStatus.CANCELLED
@@ -422,6 +518,22 @@ class Account(Aggregate):
     @property
     def is_closed(self) -> bool:
         return self.status in (AccountStatus.CANCELLED, AccountStatus.DELETED)
+
+    @property
+    def is_lifetime(self) -> bool:
+        return self.lifetime_code is not None
+
+    @property
+    def pool_active(self) -> bool:
+        return self.pool is not None and self.pool.is_active
+
+    @property
+    def open_pool(self) -> Pool | None:
+        return self.pool if self.pool is not None and self.pool.is_open else None
+
+    def monthly_rate(self, terms: Terms, day: date) -> Decimal:
+        """CREDIT-2: the account's monthly rate: seats x per-seat monthly price."""
+        return self.seats * terms.unit_price(self.plan, self.currency, Cycle.MONTHLY, day)
 
     def invoice(self, number: str) -> Invoice:
         for invoice in self.invoices:
@@ -529,9 +641,11 @@ class Account(Aggregate):
         if role is SeatRole.OWNER:
             raise invalid("role", "an account has exactly one owner (ACC-2)")
         self.trigger(self.SeatsAdded, at, count=count, role=role)
+        self.warn_package_exceeded(at)
+        self.move_pool_rate(at, terms)
         self.charge_upgrade(at, terms, numbering)
 
-    def remove_seats(self, count: int, at: datetime) -> None:
+    def remove_seats(self, count: int, at: datetime, terms: Terms) -> None:
         """ACC-2: the owner holds one seat, so an account keeps at least one. BILL-5: no refund."""
         self.check_not_closed()
         check_count(count)
@@ -550,6 +664,7 @@ class Account(Aggregate):
                 left -= taken
         assert left == 0
         self.trigger(self.SeatsRemoved, at, by_role=by_role)
+        self.move_pool_rate(at, terms)
 
     def change_plan(self, plan: str, at: datetime, terms: Terms, numbering: Numbering) -> None:
         """BILL-1: a move up the rank is an upgrade (BILL-3/BILL-4); down, a downgrade (BILL-5)."""
@@ -557,6 +672,10 @@ class Account(Aggregate):
         terms.catalog.base_price(plan, self.currency, self.cycle)
         if plan == self.plan:
             raise invalid("plan", f"the account is already on {plan!r}")
+        if self.is_lifetime:
+            raise invalid("plan", "a lifetime deal is on its own plan (LTD-3)")
+        if self.open_pool is not None and terms.catalog.plan(plan).is_free:
+            raise invalid("plan", "a prepaid credit pool is running; it needs a paid plan")
         was_free = not self.is_paid_plan(terms)
         to_free = terms.catalog.plan(plan).is_free
         trial_ends_at: datetime | None = None
@@ -569,6 +688,7 @@ class Account(Aggregate):
         if was_free:
             self.start_billing_if_due(at, terms, numbering)
         else:
+            self.move_pool_rate(at, terms)
             self.charge_upgrade(at, terms, numbering)
 
     def charge_upgrade(self, at: datetime, terms: Terms, numbering: Numbering) -> None:
@@ -580,7 +700,9 @@ class Account(Aggregate):
         a period is not charged twice."""
         period = self.period
         if (
-            self.cycle is not Cycle.ANNUAL
+            self.pool_active
+            or self.is_lifetime
+            or self.cycle is not Cycle.ANNUAL
             or period is None
             or not period.start <= at < period.end
             or self.status is AccountStatus.TRIALING
@@ -616,9 +738,18 @@ class Account(Aggregate):
         if self.status is AccountStatus.TRIALING:
             self.start_period(at, terms, numbering, new_anchor=True)
         self.clear_suspension(SuspensionReason.TRIAL_EXPIRED, at, terms, numbering)
+        self.release_lifetime_charges(at, terms, numbering)
 
     def set_billing_details(
-        self, *, name: str, email: str | None, company: str, address: Address | None, at: datetime
+        self,
+        *,
+        name: str,
+        email: str | None,
+        company: str,
+        address: Address | None,
+        at: datetime,
+        terms: Terms,
+        numbering: Numbering,
     ) -> None:
         self.check_not_closed()
         details = BillingDetails(
@@ -630,6 +761,7 @@ class Account(Aggregate):
         if address is not None:
             check_country(address.country, "address.country")
         self.trigger(self.BillingDetailsSet, at, details=details)
+        self.release_lifetime_charges(at, terms, numbering)
 
     def set_vat_id(self, vat_id: str, at: datetime) -> None:
         """INV-5: a valid VAT ID for the account's country; it changes no issued invoice."""
@@ -671,7 +803,18 @@ class Account(Aggregate):
             self.take_cancellation_effect(at)
 
     def take_cancellation_effect(self, at: datetime) -> None:
-        """CANCEL-1: when a cancellation takes effect the owner is sent cancellation_confirmed."""
+        """CANCEL-1: when a cancellation takes effect the owner is sent cancellation_confirmed.
+        CREDIT-5: a running or pending pool is refunded, less its cancellation fee."""
+        pool = self.open_pool
+        if pool is not None:
+            remaining, fee, refund = pool.refund(at)
+            self.trigger(
+                self.PoolClosed, at, remaining=remaining, fee=fee, refund=refund, dropped=Decimal(0)
+            )
+            if refund > 0:
+                self.trigger(
+                    self.RefundIssued, at, refund=Refund(amount=refund, at=at, rule="CREDIT-5")
+                )
         self.trigger(self.Cancelled, at)
         self.notify(NotificationKind.CANCELLATION_CONFIRMED, at)
 
@@ -765,6 +908,8 @@ class Account(Aggregate):
         anchor); within a charged period it keeps its anchor."""
         if self.status is not AccountStatus.ACTIVE or not self.is_paid_plan(terms):
             return
+        if self.pool_active or self.is_lifetime:
+            return  # CREDIT-1: the pool replaces periods; BILL-8: lifetime keeps its anchor
         if self.period is None or self.period.end <= at:
             self.start_period(at, terms, numbering, new_anchor=True)
 
@@ -903,6 +1048,252 @@ class Account(Aggregate):
             if i.next_attempt_at is not None and i.next_attempt_at <= until and i.total > 0
         ]
 
+    # ------------------------------------------------------ prepaid pools
+
+    def grant_prepaid_credit(
+        self, amount: Money, fee_rate: Decimal, at: datetime, terms: Terms, numbering: Numbering
+    ) -> None:
+        """CREDIT-1: a pool granted by agreement is invoiced at once and becomes active at the
+        end of the current paid period, or at once if none is running."""
+        self.check_not_closed()
+        if amount.currency != self.currency:
+            raise invalid("amount", f"the account bills in {self.currency} (MON-1)")
+        if not amount.is_positive():
+            raise invalid("amount", "must be positive")
+        if not Decimal(0) <= fee_rate <= Decimal(1):
+            raise invalid("cancellation_fee", "must be a fraction from 0 to 1")
+        if self.open_pool is not None:
+            raise invalid("account", "a prepaid credit pool is already granted and open")
+        if self.is_lifetime or not self.is_paid_plan(terms):
+            raise invalid("account", "a prepaid credit pool needs a paid plan")
+        running = (
+            self.period is not None
+            and self.status is AccountStatus.ACTIVE
+            and self.period.start <= at < self.period.end
+        )
+        activates_at = self.period.end if running and self.period else at
+        invoice = self.issue_invoice(
+            [(f"Prepaid credit pool of {amount}", amount.amount, "CREDIT-1")],
+            at,
+            terms,
+            numbering,
+            purpose="prepaid",
+        )
+        pool = Pool(
+            amount=amount.amount,
+            currency=self.currency,
+            fee_rate=fee_rate,
+            granted_at=at,
+            activates_at=activates_at,
+            invoice=invoice.number if invoice else None,
+        )
+        self.trigger(self.PrepaidCreditGranted, at, pool=pool)
+        if activates_at <= at:
+            self.activate_pool(at, terms)
+
+    def activate_pool(self, at: datetime, terms: Terms) -> None:
+        """CREDIT-1/2: from the activation date the pool replaces period charges; the
+        renewal due at activation is not charged."""
+        pool = self.open_pool
+        assert pool is not None and pool.active_from is None
+        first_day = at.date()
+        year_days, ends_on = pool.twelve_months_from(first_day)
+        self.trigger(
+            self.PoolActivated,
+            at,
+            active_from=first_day,
+            initial_rate=self.monthly_rate(terms, first_day),
+            year_days=year_days,
+            ends_on=ends_on,
+        )
+
+    def move_pool_rate(self, at: datetime, terms: Terms) -> None:
+        """CREDIT-1/3: every seat or plan change moves the pool's rate at the instant it is
+        made, and with it the end of the validity window."""
+        pool = self.pool
+        if pool is None or not pool.is_active:
+            return
+        day = at.date()
+        new_rate = self.monthly_rate(terms, day)
+        if new_rate == pool.rate or new_rate <= 0:
+            return
+        assert pool.ends_on is not None
+        change = RateChange(
+            day=day,
+            old_rate=pool.rate,
+            new_rate=new_rate,
+            remaining=round_half_up(pool.remaining_on(day), self.currency),
+            old_end=pool.ends_on,
+            new_end=pool.end_after(day, new_rate),
+        )
+        self.trigger(self.PoolRateChanged, at, rate_change=change)
+
+    def exhaust_pool(self, at: datetime, terms: Terms, numbering: Numbering) -> None:
+        """CREDIT-4: the pool ends at 00:00 UTC on ends_on; value left over or missing through
+        the day rounding is dropped; regular billing resumes with a new period at once."""
+        pool = self.open_pool
+        assert pool is not None and pool.ends_on is not None
+        dropped = round_half_up(pool.value_on(pool.ends_on), self.currency)
+        zero = Decimal(0)
+        self.trigger(self.PoolClosed, at, remaining=zero, fee=zero, refund=zero, dropped=dropped)
+        self.start_billing_if_due(at, terms, numbering)
+
+    def credit_window(self, at: datetime) -> dict[str, object] | None:
+        """CREDIT-3: the open pool's window as of `at`, with how each change moved its end."""
+        pool = self.open_pool
+        if pool is None:
+            return None
+        first_day = pool.active_from or pool.activates_at.date()
+        ends_on = pool.ends_on or pool.twelve_months_from(first_day)[1]
+        return {
+            "active_from": first_day,
+            "remaining": Money.of(pool.remaining_on(at.date()), self.currency),
+            "ends_on": ends_on,
+            "changes": list(pool.changes),
+        }
+
+    # ----------------------------------------------------- lifetime deals
+
+    @classmethod
+    def open_lifetime(
+        cls,
+        *,
+        account_id: UUID,
+        at: datetime,
+        code: str,
+        owner_name: str,
+        owner_email: str,
+        company: str,
+        country: str,
+        currency: str,
+        region: str | None,
+        slug: str,
+        terms: Terms,
+        actor: str | None = None,
+    ) -> Account:
+        """LTD-3: redemption opens an account on the all-inclusive plan with two lifetime
+        seats (the owner and one agent or admin), no trial and no periodic charge."""
+        owner = Person(
+            name=check_text(owner_name, "owner.name"),
+            email=check_email(owner_email, "owner.email"),
+        )
+        country = check_country(country)
+        check_currency(currency)
+        if region is not None and region not in ("EU", "US"):
+            raise invalid("region", "must be EU or US")
+        plan = terms.catalog.lifetime_deal_plan
+        terms.catalog.base_price(plan, currency, Cycle.MONTHLY)
+        account = cls.create(
+            cls.Opened,
+            account_id,
+            at,
+            actor=actor,
+            slug=slug,
+            owner=owner,
+            company=check_text(company, "company"),
+            country=country,
+            region=region or region_for(country),
+            currency=currency,
+            plan=plan,
+            cycle=Cycle.MONTHLY,
+            seats=LIFETIME_SEATS,
+            status=AccountStatus.ACTIVE,
+            trial_ends_at=None,
+            free=False,
+        )
+        account.trigger(cls.CodeRedeemed, at, code=code, plan=plan)
+        return account
+
+    def check_no_code(self) -> None:
+        """LTD-4: one code per account."""
+        if self.is_lifetime:
+            raise DomainError(
+                ErrorCode.CODE_STACKING,
+                "this account has redeemed a lifetime-deal code already",
+                "code",
+            )
+
+    def redeem_code(self, code: str, at: datetime, terms: Terms) -> None:
+        """LTD-3/4: an existing account takes a code: it moves to the lifetime deal's plan,
+        billed from now on by LTD-5, anchored on the redemption."""
+        self.check_not_closed()
+        self.check_no_code()
+        if self.open_pool is not None:
+            raise invalid("code", "a prepaid credit pool is running on this account")
+        self.trigger(self.CodeRedeemed, at, code=code, plan=terms.catalog.lifetime_deal_plan)
+        self.warn_package_exceeded(at)
+
+    def warn_package_exceeded(self, at: datetime) -> None:
+        """LTD-6: the first time seats exceed the two, the owner is warned."""
+        if not self.is_lifetime or self.seats <= LIFETIME_SEATS:
+            return
+        if any(n.kind is NotificationKind.PACKAGE_EXCEEDED for n in self.notifications):
+            return
+        self.notify(NotificationKind.PACKAGE_EXCEEDED, at)
+
+    def billing_details_complete(self) -> bool:
+        """INV-3: real full name, e-mail, company name and a postal address (street, city,
+        postal code, state or province where the country has them, country)."""
+        details = self.billing_details
+        if details is None or not details.email or details.address is None:
+            return False
+        address = details.address
+        needs_state = address.country in ("US", "CA", "AU")
+        return all(
+            (details.name, details.company, address.street, address.city, address.postal_code)
+        ) and (bool(address.state) or not needs_state)
+
+    def bill_lifetime_period(self, at: datetime, terms: Terms, numbering: Numbering) -> None:
+        """LTD-5: seats beyond the two are billed monthly in arrears on each billing day
+        anchored on the redemption: price x extra seat-days / days in the period. A period
+        without extra seat-days produces no invoice. LTD-7: without billing details and a
+        payment method no invoice is issued and the account is suspended until both are
+        given; days spent suspended still count."""
+        assert self.lifetime_anchor is not None
+        index = self.lifetime_periods_billed
+        start = add_months(self.lifetime_anchor, index)
+        end = add_months(self.lifetime_anchor, index + 1)
+        period = LifetimePeriod(
+            index=index,
+            start=start,
+            end=end,
+            extra_seat_days=extra_seat_days(self.seat_history, start.date(), end.date()),
+            unit_price=terms.unit_price(self.plan, self.currency, Cycle.MONTHLY, start.date()),
+        )
+        chargeable = period.extra_seat_days > 0
+        ready = self.billing_details_complete() and self.payment_method is not None
+        self.trigger(self.LifetimePeriodClosed, at, period=period, pending=chargeable and not ready)
+        if not chargeable:
+            return
+        if ready:
+            self.issue_lifetime_invoice(period, at, terms, numbering)
+        else:
+            self.add_suspension(SuspensionReason.BILLING_DETAILS_MISSING, at)
+
+    def issue_lifetime_invoice(
+        self, period: LifetimePeriod, at: datetime, terms: Terms, numbering: Numbering
+    ) -> None:
+        amount = Fraction(period.unit_price) * period.extra_seat_days / period.days
+        text = (
+            f"Extra seats beyond the lifetime deal: {period.extra_seat_days} seat-days x "
+            f"{self.money(period.unit_price)} / {period.days} days, "
+            f"{period.start.date()} to {period.end.date()}"
+        )
+        self.issue_invoice([(text, amount, "LTD-5")], at, terms, numbering, purpose="lifetime")
+
+    def release_lifetime_charges(self, at: datetime, terms: Terms, numbering: Numbering) -> None:
+        """LTD-7: once billing details and a payment method are both given, the withheld
+        invoices are issued and charged, and the suspension is lifted."""
+        if not self.lifetime_pending:
+            return
+        if not (self.billing_details_complete() and self.payment_method is not None):
+            return
+        pending = list(self.lifetime_pending)
+        self.trigger(self.LifetimeChargesReleased, at)
+        for period in pending:
+            self.issue_lifetime_invoice(period, at, terms, numbering)
+        self.clear_suspension(SuspensionReason.BILLING_DETAILS_MISSING, at, terms, numbering)
+
     # -------------------------------------------------------- suspension
 
     def add_suspension(self, reason: SuspensionReason, at: datetime) -> None:
@@ -1000,6 +1391,17 @@ class Account(Aggregate):
             )
         if not self.trial_over and self.trial_ends_at is not None:
             found.append(Task(self.trial_ends_at, TaskKind.TRIAL_EXPIRY, f"trial-expiry:{self.id}"))
+        pool = self.open_pool
+        if pool is not None and pool.active_from is None:
+            found.append(Task(pool.activates_at, TaskKind.POOL, f"pool-activation:{self.id}"))
+        elif pool is not None and pool.ends_on is not None:
+            ends = start_of_day(pool.ends_on)
+            found.append(Task(ends, TaskKind.POOL, f"pool-exhaustion:{self.id}:{pool.ends_on}"))
+        if self.is_lifetime and self.lifetime_anchor is not None:
+            due = add_months(self.lifetime_anchor, self.lifetime_periods_billed + 1)
+            found.append(
+                Task(due, TaskKind.RENEWAL, f"lifetime-billing:{self.id}:{due.isoformat()}")
+            )
         renewal = self.renewal_due()
         if renewal is not None:
             found.append(
@@ -1028,6 +1430,8 @@ class Account(Aggregate):
             self.status is not AccountStatus.ACTIVE
             or self.period is None
             or self.on_free_plan
+            or self.pool_active
+            or self.is_lifetime
             or self.cancellation_effective_at is not None
         ):
             return None
@@ -1039,7 +1443,14 @@ class Account(Aggregate):
         if task not in self.tasks():
             return False
         at = task.due_at
-        if task.kind is TaskKind.CANCELLATION:
+        if task.kind is TaskKind.POOL:
+            if task.key.startswith("pool-activation:"):
+                self.activate_pool(at, terms)
+            else:
+                self.exhaust_pool(at, terms, numbering)
+        elif task.kind is TaskKind.RENEWAL and self.is_lifetime:
+            self.bill_lifetime_period(at, terms, numbering)
+        elif task.kind is TaskKind.CANCELLATION:
             self.take_cancellation_effect(at)
         elif task.kind is TaskKind.TRIAL_EXPIRY:
             self.expire_trial(at)
@@ -1074,8 +1485,9 @@ class Account(Aggregate):
 
     # ------------------------------------------------------------ queries
 
-    def balance(self) -> dict[str, Money]:
-        """Receivable = invoiced - credited - paid; paid and refunded as recorded."""
+    def balance(self, at: datetime) -> dict[str, Money]:
+        """Receivable = invoiced - credited - paid; paid and refunded as recorded; the prepaid
+        credit left in an open pool (CREDIT-3)."""
         zero = Money.zero(self.currency)
         invoiced = sum(
             (self.money(i.total) for i in self.invoices if i.kind is DocumentKind.INVOICE), zero
@@ -1090,7 +1502,9 @@ class Account(Aggregate):
         refunded = sum((self.money(r.amount) for r in self.refunds), zero)
         return {
             "receivable": invoiced - credited - paid,
-            "prepaid_credit": zero,
+            "prepaid_credit": Money.of(self.open_pool.remaining_on(at.date()), self.currency)
+            if self.open_pool is not None
+            else zero,
             "paid": paid,
             "refunded": refunded,
         }

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import calendar
+import math
 from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
 
 DAY = timedelta(days=1)
 
@@ -34,6 +36,11 @@ def days_between(start: date, end: date) -> int:
 def within_days(start: datetime, days: int, at: datetime) -> bool:
     """TIME-4: 'within N days' of an instant means up to that instant + N x 24 h, inclusive."""
     return at <= start + days * DAY
+
+
+def round_half_up_days(days: Fraction) -> int:
+    """A day count rounded to the nearest whole day, half up (CREDIT-3)."""
+    return math.floor(days + Fraction(1, 2))
 
 
 def start_of_day(day: date) -> datetime:
