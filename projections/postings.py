@@ -23,13 +23,23 @@ class Posting:
     amount: Decimal  # debit positive, credit negative
 
 
+PREPAID_LIABILITY = "prepaid_credit"
+CANCELLATION_FEES = "revenue:cancellation_fees"
+
+
 def _invoice(invoice: Invoice, sign: int) -> list[Posting]:
+    """Receivable against revenue by plan (a prepaid pool: against the pool's liability,
+    CREDIT-1) and VAT payable by country."""
     cur = invoice.currency
     postings = [
         Posting(RECEIVABLE, cur, sign * invoice.total),
-        Posting(f"revenue:{invoice.plan or 'other'}", cur, -sign * invoice.net),
         Posting(f"vat_payable:{invoice.vat_country}", cur, -sign * invoice.vat),
     ]
+    for line in invoice.lines:
+        account = (
+            PREPAID_LIABILITY if line.rule == "CREDIT-1" else f"revenue:{invoice.plan or 'other'}"
+        )
+        postings.append(Posting(account, cur, -sign * line.amount))
     return [p for p in postings if p.amount != 0]
 
 
@@ -47,6 +57,14 @@ def postings_for(event: Event, currency_of: dict[object, str]) -> list[Posting]:
             Posting(CASH, cur, event.payment.amount),
             Posting(RECEIVABLE, cur, -event.payment.amount),
         ]
+    if isinstance(event, Account.PoolClosed) and (event.refund or event.fee):
+        cur = currency_of[event.originator_id]
+        postings = [
+            Posting(PREPAID_LIABILITY, cur, event.refund + event.fee),
+            Posting(REFUNDS_PAYABLE, cur, -event.refund),
+            Posting(CANCELLATION_FEES, cur, -event.fee),
+        ]
+        return [p for p in postings if p.amount != 0]
     return []
 
 
