@@ -1329,11 +1329,7 @@ class Account(Aggregate):
         follow CANCEL-3."""
         if self.status in (AccountStatus.TRIALING, AccountStatus.SUSPENDED):
             return True
-        return (
-            self.status is AccountStatus.ACTIVE
-            and self.period is None
-            and self.trial_ends_at is None
-        )
+        return self.status is AccountStatus.ACTIVE and self.on_free_plan
 
     def refresh_idle_exemption(self, at: datetime) -> None:
         """IDLE-2: an account that loses its exemption is warned from that moment on at the

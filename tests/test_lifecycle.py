@@ -228,3 +228,27 @@ def test_idle_2_regaining_the_exemption_before_the_deadline_prevents_deletion(
     at(ledger, clock, "2025-06-01T00:00:00Z")
     assert ledger.account(acme)["status"] == "active"
     assert kinds(ledger, acme).count("account_deleted") == 0
+
+
+def test_idle_2_an_account_moved_to_the_free_plan_pays_nothing_and_is_subject_to_idle_1(
+    ledger: Ledger, clock: SimulatedClock
+) -> None:
+    """IDLE-2: free accounts are not exempt, whatever they paid before; lifetime deals are."""
+    at(ledger, clock, "2019-10-01T00:00:00Z")
+    ledger.sell_code("LTD-IDLE", "USD")
+    lifetime = ledger.redeem_code(
+        "LTD-IDLE",
+        owner_name="Li Fe",
+        owner_email="li@fe.example",
+        company="Lifetime",
+        country="US",
+        currency="USD",
+    )
+    paying = open_account(ledger)
+    ledger.add_payment_method(paying, "card", "tok")
+    at(ledger, clock, "2019-10-05T00:00:00Z")
+    ledger.change_plan(paying, "free")
+    at(ledger, clock, "2019-11-02T00:00:00Z")
+    assert ledger.notifications(paying)[-1]["kind"] == "inactivity_warning"
+    assert ledger.notifications(paying)[-1]["at"] == "2019-11-02T00:00:00Z"
+    assert kinds(ledger, lifetime) == []
