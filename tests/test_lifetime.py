@@ -16,7 +16,7 @@ from domain.errors import DomainError, ErrorCode
 from domain.lifetime import SeatLevel, extra_seat_days
 from tests.helpers import at, event_count, kinds, totals
 
-BILLING = {
+BILLING: dict[str, Any] = {
     "name": "Ken Thompson",
     "email": "billing@sumo.example",
     "company": "Sumo Support LLC",
