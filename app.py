@@ -875,6 +875,18 @@ class Ledger:
             ],
         }
 
+    def credit_windows(self) -> list[dict[str, Any]]:
+        """CREDIT-3 for finance: every open pool, in account opening order, with its end's
+        history."""
+        windows = []
+        for account_id in self.account_ids():
+            window = self.credit_window(account_id)
+            if window is not None:
+                windows.append(
+                    {"account": str(account_id), "slug": self.load(account_id).slug, **window}
+                )
+        return windows
+
     def events(self) -> Iterator[Event]:
         """Every event in the order recorded."""
         position = 0

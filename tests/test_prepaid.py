@@ -106,16 +106,28 @@ def test_credit_3_property_the_pool_never_goes_below_zero_and_ends_on_its_day(
         change_rate(pool, day, rate)
     assert pool.ends_on is not None
     granted = Fraction(amount)
-    consumed_so_far = Fraction(0)
+    rates = {change.day: change.new_rate for change in pool.changes}
+    rate = pool.initial_rate
+    consumed = Fraction(0)  # summed day by day, independently of the pool's own fold
     previous = granted
     for offset in range((pool.ends_on - first).days + 2):
         today = first + timedelta(days=offset)
         remaining = pool.remaining_on(today)
+        if today >= pool.ends_on:
+            consumed = granted  # CREDIT-4: what is left at ends_on is dropped
         assert remaining >= 0
-        consumed_so_far = granted - remaining
-        assert remaining + consumed_so_far == granted
+        assert remaining + consumed == granted
         assert remaining <= previous
         previous = remaining
+        rate = rates.get(today, rate)
+        assert rate is not None
+        consumed = min(
+            granted,
+            consumed
+            + Fraction(amount)
+            * Fraction(rate)
+            / (Fraction(pool.initial_rate or 1) * (pool.year_days or 1)),
+        )
     assert pool.remaining_on(pool.ends_on - timedelta(days=1)) > 0
     assert pool.remaining_on(pool.ends_on) == 0
     # The exact value at ends_on (what CREDIT-4 drops) is within half a day's burn.
@@ -213,3 +225,33 @@ def test_credit_1_refuses_a_second_pool_a_foreign_currency_and_a_bad_fee(
         with pytest.raises(DomainError) as refused:
             ledger.grant_prepaid_credit(acme, amount, cancellation_fee=fee)
         assert refused.value.code is ErrorCode.INVALID_INPUT
+
+
+def test_credit_3_finance_sees_every_open_pool_and_why_its_end_moved(
+    ledger: Ledger, clock: SimulatedClock
+) -> None:
+    """CREDIT-3: the windows of all pools, each change with its old and new end."""
+    at(ledger, clock, "2025-01-01T00:00:00Z")
+    one = open_account(ledger, company="One", seats=10)
+    two = open_account(ledger, company="Two", seats=1)
+    open_account(ledger, company="None")
+    ledger.grant_prepaid_credit(one, "4680.00 USD")
+    ledger.grant_prepaid_credit(two, "468.00 USD")
+    at(ledger, clock, "2025-07-02T00:00:00Z")
+    ledger.add_seats(one, 2)
+    windows = ledger.credit_windows()
+    assert [(w["slug"], w["active_from"], w["ends_on"]) for w in windows] == [
+        ("one", "2025-01-01", "2025-12-02"),
+        ("two", "2025-01-01", "2026-01-01"),
+    ]
+    # 182 days burnt of 365: 183 days left x 390 / 468 = 152.5 -> 153 (half up): Dec 2
+    assert windows[0]["changes"] == [
+        {
+            "day": "2025-07-02",
+            "old_rate": "390.00 USD",
+            "new_rate": "468.00 USD",
+            "remaining": "2346.41 USD",
+            "old_end": "2026-01-01",
+            "new_end": "2025-12-02",
+        }
+    ]
