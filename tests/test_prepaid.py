@@ -107,7 +107,9 @@ def test_credit_3_property_the_pool_never_goes_below_zero_and_ends_on_its_day(
     assert pool.ends_on is not None
     granted = Fraction(amount)
     rates = {change.day: change.new_rate for change in pool.changes}
-    rate = pool.initial_rate
+    assert pool.initial_rate is not None and pool.year_days is not None
+    initial_rate, year_days = pool.initial_rate, pool.year_days
+    current: Decimal = initial_rate
     consumed = Fraction(0)  # summed day by day, independently of the pool's own fold
     previous = granted
     for offset in range((pool.ends_on - first).days + 2):
