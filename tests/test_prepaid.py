@@ -121,15 +121,9 @@ def test_credit_3_property_the_pool_never_goes_below_zero_and_ends_on_its_day(
         assert remaining + consumed == granted
         assert remaining <= previous
         previous = remaining
-        rate = rates.get(today, rate)
-        assert rate is not None
-        consumed = min(
-            granted,
-            consumed
-            + Fraction(amount)
-            * Fraction(rate)
-            / (Fraction(pool.initial_rate or 1) * (pool.year_days or 1)),
-        )
+        current = rates.get(today, current)
+        burn = Fraction(amount) * Fraction(current) / (Fraction(initial_rate) * year_days)
+        consumed = min(granted, consumed + burn)
     assert pool.remaining_on(pool.ends_on - timedelta(days=1)) > 0
     assert pool.remaining_on(pool.ends_on) == 0
     # The exact value at ends_on (what CREDIT-4 drops) is within half a day's burn.
