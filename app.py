@@ -43,6 +43,7 @@ from domain.policy import Terms
 from domain.prepaid import DEFAULT_CANCELLATION_FEE
 from domain.pricing import PriceBook
 from domain.registry import CommandRecord, SlugClaim, slug_candidates, slugify
+from domain.residency import SubprocessorList
 from domain.schedule import Task, TaskKind
 from projections.due import DueIndex
 from projections.postings import trial_balance
@@ -693,6 +694,42 @@ class Ledger:
             raise DomainError(
                 ErrorCode.UNKNOWN_CODE, f"no lifetime-deal code {code!r} was sold", "code"
             ) from None
+
+    def _subprocessor_list(self, unit: Unit) -> SubprocessorList:
+        try:
+            return unit.get(SubprocessorList.ID, SubprocessorList)
+        except AggregateNotFoundError:
+            book = SubprocessorList.seed(unit.at)
+            unit.add(book)
+            return book
+
+    def engage_subprocessor(
+        self, name: str, regions: list[str], from_day: date | str, *, actor: str | None = None
+    ) -> None:
+        """RES-1: the list changes only by recorded events (a vendor command)."""
+        day = _date(from_day, "from_day")
+        self._transact(
+            lambda unit: self._subprocessor_list(unit).engage(name, regions, day, unit.at),
+            actor=actor,
+        )
+
+    def disengage_subprocessor(
+        self, name: str, until_day: date | str, *, actor: str | None = None
+    ) -> None:
+        day = _date(until_day, "until")
+        self._transact(
+            lambda unit: self._subprocessor_list(unit).disengage(name, day, unit.at), actor=actor
+        )
+
+    def subprocessors(self, account_id: UUID, on: date | str) -> list[str]:
+        """RES-1: who handles this account's data (in its region) on a date, sorted by name."""
+        account = self.load(account_id)
+        try:
+            book = self.store.aggregate(SubprocessorList.ID)
+        except AggregateNotFoundError:
+            book = SubprocessorList.seed(self.now())
+        assert isinstance(book, SubprocessorList)
+        return book.serving(account.region, _date(on, "date"))
 
     # ------------------------------------------------------------ payments
 

@@ -280,6 +280,8 @@ def run_query(ledger: Ledger, names: Names, query: str) -> Any:
         return per_account[head](names.account(rest[0]))
     if head == "liability_cap" and len(rest) == 3 and rest[1] == "on":
         return ledger.liability_cap(names.account(rest[0]), rest[2])
+    if head == "subprocessors" and len(rest) == 3 and rest[1] == "on":
+        return ledger.subprocessors(names.account(rest[0]), rest[2])
     raise ValueError(f"unknown query {query!r}")
 
 
