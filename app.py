@@ -45,6 +45,7 @@ from domain.pricing import PriceBook
 from domain.registry import CommandRecord, SlugClaim, slug_candidates, slugify
 from domain.residency import SubprocessorList
 from domain.schedule import Task, TaskKind
+from domain.subjects import Purpose, Subject
 from projections.due import DueIndex
 from projections.postings import trial_balance
 from settings import Settings
@@ -695,6 +696,118 @@ class Ledger:
                 ErrorCode.UNKNOWN_CODE, f"no lifetime-deal code {code!r} was sold", "code"
             ) from None
 
+    def give_consent(
+        self,
+        subject: str,
+        purposes: list[str],
+        *,
+        email: str | None = None,
+        name: str | None = None,
+        account_id: UUID | None = None,
+        source: str = "api",
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """GDPR-1: consent per purpose, optionally linked to a customer account. Not account
+        activity (IDLE-1)."""
+        wanted = _purposes(purposes)
+
+        def work(unit: Unit) -> None:
+            if account_id is not None:
+                unit.account(account_id)
+            try:
+                found = unit.get(Subject.id_for(str(subject)), Subject)
+            except AggregateNotFoundError:
+                unit.add(
+                    Subject.first_consent(
+                        key=str(subject),
+                        purposes=wanted,
+                        name=name,
+                        email=email,
+                        account_id=account_id,
+                        source=source,
+                        at=unit.at,
+                        actor=actor,
+                    )
+                )
+                return
+            found.give_consent(
+                purposes=wanted,
+                name=name,
+                email=email,
+                account_id=account_id,
+                source=source,
+                at=unit.at,
+            )
+
+        self._transact(
+            work,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request={"command": "give_consent", "subject": subject, "purposes": sorted(purposes)},
+        )
+
+    def withdraw_consent(
+        self,
+        subject: str,
+        purposes: list[str],
+        *,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        wanted = _purposes(purposes)
+        self._transact(
+            lambda unit: self._subject(unit, subject).withdraw_consent(wanted, unit.at),
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request={
+                "command": "withdraw_consent",
+                "subject": subject,
+                "purposes": sorted(purposes),
+            },
+        )
+
+    def _subject(self, unit: Unit, key: str) -> Subject:
+        try:
+            return unit.get(Subject.id_for(str(key)), Subject)
+        except AggregateNotFoundError:
+            raise DomainError(
+                ErrorCode.UNKNOWN_SUBJECT, f"no data subject {key!r}", "subject"
+            ) from None
+
+    def _load_subject(self, key: str) -> Subject:
+        try:
+            found = self.store.aggregate(Subject.id_for(str(key)))
+        except AggregateNotFoundError:
+            raise DomainError(
+                ErrorCode.UNKNOWN_SUBJECT, f"no data subject {key!r}", "subject"
+            ) from None
+        assert isinstance(found, Subject)
+        return found
+
+    def subject(self, key: str) -> dict[str, Any]:
+        found = self._load_subject(key)
+        return {
+            "name": found.name,
+            "email": found.email,
+            "consents": [p.value for p in found.in_force()],
+            "erased": False,
+            "account": str(found.account_id) if found.account_id else None,
+        }
+
+    def retention(self, key: str) -> list[dict[str, Any]]:
+        """GDPR-2/5: per category, the date the data falls due for erasure and why."""
+        found = self._load_subject(key)
+        account = self.load(found.account_id) if found.account_id else None
+        return [
+            {
+                "category": item.category,
+                "due_on": str(item.due_on) if item.due_on else None,
+                "basis": item.basis,
+            }
+            for item in found.retention(account)
+        ]
+
     def _subprocessor_list(self, unit: Unit) -> SubprocessorList:
         try:
             return unit.get(SubprocessorList.ID, SubprocessorList)
@@ -963,6 +1076,12 @@ def _enum(kind: type[Any], value: object, field_name: str) -> Any:
     except ValueError:
         allowed = ", ".join(m.value for m in kind)
         raise invalid(field_name, f"must be one of {allowed}, not {value!r}") from None
+
+
+def _purposes(values: object) -> list[Purpose]:
+    if not isinstance(values, list) or not values:
+        raise invalid("purposes", "give a list of purposes: marketing, customer_service")
+    return [_enum(Purpose, value, "purposes") for value in values]
 
 
 def _decimal(value: object, field_name: str) -> Decimal:

@@ -213,6 +213,23 @@ def _redeem_code(ledger: Ledger, names: Names, raw: object) -> None:
     )
 
 
+def _give_consent(ledger: Ledger, names: Names, raw: object) -> None:
+    args = _take(_args(raw), "subject", "purposes", optional=("email", "name", "account"))
+    account = names.account(args["account"]) if "account" in args else None
+    ledger.give_consent(
+        str(args["subject"]),
+        args["purposes"],
+        email=args.get("email"),
+        name=args.get("name"),
+        account_id=account,
+    )
+
+
+def _withdraw_consent(ledger: Ledger, names: Names, raw: object) -> None:
+    args = _take(_args(raw), "subject", "purposes")
+    ledger.withdraw_consent(str(args["subject"]), args["purposes"])
+
+
 def _not_yet(command: str) -> Callable[[Ledger, Names, object], None]:
     def run(ledger: Ledger, names: Names, raw: object) -> None:
         raise DomainError(ErrorCode.INVALID_INPUT, f"{command} is not supported yet", "command")
@@ -245,11 +262,11 @@ COMMANDS: dict[str, Callable[[Ledger, Names, object], None]] = {
     ),
     "sell_code": _sell_code,
     "redeem_code": _redeem_code,
+    "give_consent": _give_consent,
+    "withdraw_consent": _withdraw_consent,
     **{
         name: _not_yet(name)
         for name in (
-            "give_consent",
-            "withdraw_consent",
             "request_erasure",
             "request_access",
         )
@@ -280,6 +297,10 @@ def run_query(ledger: Ledger, names: Names, query: str) -> Any:
         return per_account[head](names.account(rest[0]))
     if head == "liability_cap" and len(rest) == 3 and rest[1] == "on":
         return ledger.liability_cap(names.account(rest[0]), rest[2])
+    if head == "subject" and len(rest) == 1:
+        return ledger.subject(rest[0])
+    if head == "retention" and len(rest) == 1:
+        return ledger.retention(rest[0])
     if head == "subprocessors" and len(rest) == 3 and rest[1] == "on":
         return ledger.subprocessors(names.account(rest[0]), rest[2])
     raise ValueError(f"unknown query {query!r}")

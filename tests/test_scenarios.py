@@ -12,7 +12,6 @@ from scenario import match, run_file
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC = ROOT.parent / "shared" / "scenarios"
-# The public stories implemented so far; the consent story joins with issue 4.
 CORE_PUBLIC = [
     "trial-converts-with-card.yaml",
     "trial-expires-without-card.yaml",
@@ -22,6 +21,7 @@ CORE_PUBLIC = [
     "inactive-free-account-is-deleted.yaml",
     "prepaid-pool-follows-seats.yaml",
     "lifetime-deal-extra-seats.yaml",
+    "consent-retention-deadlines.yaml",
 ]
 OWN = sorted((ROOT / "tests" / "scenarios").glob("*.yaml"))
 FILES = [PUBLIC / name for name in CORE_PUBLIC] + OWN
