@@ -277,6 +277,16 @@ class Ledger:
             "cycle": cycle,
             "seats": seats,
         }
+        return self._transact_for_account(work, actor, idempotency_key, request)
+
+    def _transact_for_account(
+        self,
+        work: Callable[[Unit], UUID],
+        actor: str | None,
+        idempotency_key: str | None,
+        request: dict[str, Any],
+    ) -> UUID:
+        """A command that opens an account answers with its id, the first one on a repeat."""
         result, encoded, _ = self._transact(
             work,
             actor=actor,
@@ -679,14 +689,7 @@ class Ledger:
             "account": str(account_id),
             "company": company,
         }
-        result, encoded, _ = self._transact(
-            work,
-            actor=actor,
-            idempotency_key=idempotency_key,
-            request=request,
-            encode=lambda redeemed: {"account_id": str(redeemed)},
-        )
-        return result if result is not None else UUID(encoded["account_id"])
+        return self._transact_for_account(work, actor, idempotency_key, request)
 
     def _code(self, unit: Unit, code: str) -> Code:
         try:

@@ -271,9 +271,8 @@ class Account(Aggregate):
         def change(self, account: Account) -> None:
             account.plan = self.plan
             account.on_free_plan = self.free
-            if self.free and account.status is AccountStatus.TRIALING:
-                account.status = AccountStatus.ACTIVE
-                account.trial_over = True
+            if self.free:
+                account.end_trial()
             if self.trial_ends_at is not None:
                 account.status = AccountStatus.TRIALING
                 account.trial_ends_at = self.trial_ends_at
@@ -437,9 +436,7 @@ class Account(Aggregate):
             account.pool.year_days = self.year_days
             account.pool.segments = [(self.active_from, self.initial_rate)]
             account.pool.ends_on = self.ends_on
-            if account.status is AccountStatus.TRIALING:
-                account.status = AccountStatus.ACTIVE
-            account.trial_over = True
+            account.end_trial()
 
     class PoolRateChanged(AccountEvent):
         rate_change: RateChange
@@ -471,9 +468,7 @@ class Account(Aggregate):
             account.lifetime_anchor = self.effective_at
             account.plan = self.plan
             account.on_free_plan = False
-            account.trial_over = True
-            if account.status is AccountStatus.TRIALING:
-                account.status = AccountStatus.ACTIVE
+            account.end_trial()
 
     class LifetimePeriodClosed(AccountEvent):
         period: LifetimePeriod
@@ -518,6 +513,13 @@ class Account(Aggregate):
     @property
     def is_closed(self) -> bool:
         return self.status in (AccountStatus.CANCELLED, AccountStatus.DELETED)
+
+    def end_trial(self) -> None:
+        """A trial ends for good when billing of another kind takes over (a pool, a lifetime
+        deal, the free plan); a trialing account becomes active."""
+        self.trial_over = True
+        if self.status is AccountStatus.TRIALING:
+            self.status = AccountStatus.ACTIVE
 
     @property
     def is_lifetime(self) -> bool:
