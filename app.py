@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -50,8 +49,6 @@ from projections.due import DueIndex
 from projections.postings import trial_balance
 from settings import Settings
 
-log = logging.getLogger("seatledger")
-
 MAX_COMMAND_ATTEMPTS = 20  # optimistic-concurrency retries before giving up
 MAX_SLUG_SUFFIX = 1000  # ACC-1: acme, acme-2, ... acme-1001
 DUE_BATCH_MAX = 100_000  # tasks one run_due call carries out at most
@@ -68,7 +65,6 @@ class Unit:
     at: datetime
     actor: str | None
     loaded: dict[UUID, Aggregate] = field(default_factory=dict)
-    created: list[Aggregate] = field(default_factory=list)
     terms: Terms = field(init=False)
     numbering: Numbering = field(init=False)
 
@@ -104,7 +100,6 @@ class Unit:
 
     def add(self, aggregate: Aggregate) -> None:
         aggregate.act_as(self.actor)
-        self.created.append(aggregate)
         self.loaded[aggregate.id] = aggregate
 
     def _series(self, kind: DocumentKind, year: int, at: datetime) -> InvoiceSeries:

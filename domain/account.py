@@ -725,7 +725,7 @@ class Account(Aggregate):
             f"Upgrade to {self.plan}, {self.seats} seats: yearly rate {self.money(new_rate)} "
             f"from {self.money(old_rate)}, {remaining}/{in_period} days remaining"
         )
-        self.issue_invoice([(text, amount, "BILL-4")], at, terms, numbering, purpose="proration")
+        self.issue_invoice([(text, amount, "BILL-4")], at, terms, numbering)
 
     def add_payment_method(
         self, kind: PaymentMethodKind, token: str, at: datetime, terms: Terms, numbering: Numbering
@@ -954,7 +954,7 @@ class Account(Aggregate):
             (f"Shared login surcharge ({login}), {span}", unit, "LOGIN-1")
             for login in self.shared_logins
         ]
-        self.issue_invoice(lines, at, terms, numbering, purpose="period", period=period)
+        self.issue_invoice(lines, at, terms, numbering, period=period)
 
     def issue_invoice(
         self,
@@ -963,13 +963,11 @@ class Account(Aggregate):
         terms: Terms,
         numbering: Numbering,
         *,
-        purpose: str,
         period: Period | None = None,
     ) -> Invoice | None:
         """INV-1: numbered from the gapless series of the issue year. INV-4: VAT decided from
         the profile at this instant. PAY-2: an invoice with a positive total is charged to the
         payment method (its first attempt is due now). TRIAL-1: the free plan never invoices."""
-        del purpose  # recorded on the lines' rules; kept in the signature for readability
         vat = decide_vat(
             customer_country=self.country,
             vat_id=self.vat_id,
@@ -1079,7 +1077,6 @@ class Account(Aggregate):
             at,
             terms,
             numbering,
-            purpose="prepaid",
         )
         pool = Pool(
             amount=amount.amount,
@@ -1281,7 +1278,7 @@ class Account(Aggregate):
             f"{self.money(period.unit_price)} / {period.days} days, "
             f"{period.start.date()} to {period.end.date()}"
         )
-        self.issue_invoice([(text, amount, "LTD-5")], at, terms, numbering, purpose="lifetime")
+        self.issue_invoice([(text, amount, "LTD-5")], at, terms, numbering)
 
     def release_lifetime_charges(self, at: datetime, terms: Terms, numbering: Numbering) -> None:
         """LTD-7: once billing details and a payment method are both given, the withheld

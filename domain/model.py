@@ -50,10 +50,6 @@ class Event(BaseModel):
     def apply(self, aggregate: Any) -> None:
         """How this fact changes its aggregate. Pure; never raises for valid history."""
 
-    @property
-    def timestamp(self) -> datetime:
-        return self.recorded_at or self.effective_at
-
 
 TEvent = TypeVar("TEvent", bound=Event)
 
