@@ -33,7 +33,7 @@ from domain.account import (
 from domain.catalog import Catalog, Cycle
 from domain.dates import check_utc, iso
 from domain.errors import DomainError, ErrorCode, invalid
-from domain.invoicing import Address, Invoice, NotificationKind
+from domain.invoicing import Address, Invoice
 from domain.lifetime import Code
 from domain.model import Aggregate, Event
 from domain.money import Money
@@ -552,7 +552,7 @@ class Ledger:
         day = _date(effective_on, "effective_on")
 
         def work(unit: Unit) -> None:
-            unit.price_book().announce(
+            change = unit.price_book().announce(
                 unit.terms.catalog,
                 plan=plan,
                 currency=currency,
@@ -562,13 +562,7 @@ class Ledger:
                 at=unit.at,
             )
             for account_id in self.account_ids():
-                account = unit.account(account_id)
-                if not account.is_closed and (account.plan, account.currency, account.cycle) == (
-                    plan,
-                    currency,
-                    price_cycle,
-                ):
-                    account.notify(NotificationKind.PRICE_CHANGE, unit.at, subject=f"{plan}:{day}")
+                unit.account(account_id).notify_price_change(change, unit.at)
 
         self._transact(
             work,
@@ -671,11 +665,8 @@ class Ledger:
                 )
                 unit.add(account)
                 unit.add(SlugClaim.claim(slug, account.id, unit.at))
-            first = lifetime.redeem(account.id, unit.at)
-            if first is not None:
-                # LTD-4: reuse suspends the new account and the one that redeemed it first.
-                account.add_suspension(SuspensionReason.CODE_REUSE, unit.at)
-                unit.account(first).add_suspension(SuspensionReason.CODE_REUSE, unit.at)
+            first = lifetime.first_redeemer
+            account.take_code(lifetime, unit.at, unit.account(first) if first else None)
             return account.id
 
         request = {

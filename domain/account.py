@@ -28,12 +28,13 @@ from domain.invoicing import (
     Refund,
     build_invoice,
 )
-from domain.lifetime import LIFETIME_SEATS, SeatLevel, extra_seat_days
+from domain.lifetime import LIFETIME_SEATS, Code, SeatLevel, extra_seat_days
 from domain.model import Aggregate, Event, stable_id
 from domain.money import Money, check_currency, round_half_up
 from domain.numbering import DocumentKind, Numbering
 from domain.policy import MAX_TRIAL_DAYS, Terms
 from domain.prepaid import Pool, RateChange
+from domain.pricing import PriceChange
 from domain.schedule import Task, TaskKind
 from domain.vat import check_vat_id, decide_vat, region_for
 
@@ -1222,6 +1223,16 @@ class Account(Aggregate):
         self.trigger(self.CodeRedeemed, at, code=code, plan=terms.catalog.lifetime_deal_plan)
         self.warn_package_exceeded(at)
 
+    def take_code(self, code: Code, at: datetime, first_redeemer: Account | None) -> None:
+        """LTD-4: a code redeemed a second time (a different account) suspends (code_reuse)
+        both the new account and the account that redeemed it first."""
+        first = code.redeem(self.id, at)
+        if first is None:
+            return
+        assert first_redeemer is not None and first_redeemer.id == first
+        self.add_suspension(SuspensionReason.CODE_REUSE, at)
+        first_redeemer.add_suspension(SuspensionReason.CODE_REUSE, at)
+
     def warn_package_exceeded(self, at: datetime) -> None:
         """LTD-6: the first time seats exceed the two, the owner is warned."""
         if not self.is_lifetime or self.seats <= LIFETIME_SEATS:
@@ -1366,6 +1377,19 @@ class Account(Aggregate):
             subject=subject,
         )
         self.trigger(self.OwnerNotified, at, notification=notification)
+
+    def notify_price_change(self, change: PriceChange, at: datetime) -> None:
+        """BILL-6: every affected account (open or trialing, with that plan, currency and
+        cycle) has its owner notified at announcement."""
+        if self.is_closed or (self.plan, self.currency, self.cycle) != (
+            change.plan,
+            change.currency,
+            change.cycle,
+        ):
+            return
+        self.notify(
+            NotificationKind.PRICE_CHANGE, at, subject=f"{change.plan}:{change.effective_on}"
+        )
 
     # ----------------------------------------------------- scheduled work
 

@@ -63,9 +63,13 @@ class Code(Aggregate):
         if currency != self.currency:
             raise invalid("currency", f"this code was sold in {self.currency}")
 
+    @property
+    def first_redeemer(self) -> UUID | None:
+        return self.redeemed_by[0] if self.redeemed_by else None
+
     def redeem(self, account_id: UUID, at: datetime) -> UUID | None:
         """LTD-4: returns the account that redeemed the code first when this is a reuse."""
-        first = self.redeemed_by[0] if self.redeemed_by else None
+        first = self.first_redeemer
         self.trigger(self.Redeemed, at, account_id=account_id, reuse_of=first)
         return first
 
