@@ -241,28 +241,27 @@ class Ledger:
         account_cycle = _enum(Cycle, cycle, "cycle")
 
         def work(unit: Unit) -> UUID:
-            account_id = uuid4()
-            slug = self._free_slug(slugify(company) if isinstance(company, str) else "")
-            account = Account.open(
-                account_id=account_id,
-                at=unit.at,
-                owner_name=owner_name,
-                owner_email=owner_email,
-                company=company,
-                country=country,
-                currency=currency,
-                plan=plan,
-                cycle=account_cycle,
-                seats=seats,
-                trial_days=trial_days,
-                region=region,
-                slug=slug,
-                terms=unit.terms,
-                actor=actor,
-            )
-            unit.add(account)
-            unit.add(SlugClaim.claim(slug, account_id, unit.at))
-            return account_id
+            return self._open_with_slug(
+                unit,
+                company,
+                lambda slug: Account.open(
+                    account_id=uuid4(),
+                    at=unit.at,
+                    owner_name=owner_name,
+                    owner_email=owner_email,
+                    company=company,
+                    country=country,
+                    currency=currency,
+                    plan=plan,
+                    cycle=account_cycle,
+                    seats=seats,
+                    trial_days=trial_days,
+                    region=region,
+                    slug=slug,
+                    terms=unit.terms,
+                    actor=actor,
+                ),
+            ).id
 
         request = {
             "command": "open_account",
@@ -290,6 +289,17 @@ class Ledger:
             encode=lambda account_id: {"account_id": str(account_id)},
         )
         return result if result is not None else UUID(encoded["account_id"])
+
+    def _open_with_slug(
+        self, unit: Unit, company: object, opening: Callable[[str], Account]
+    ) -> Account:
+        """ACC-1: a new account takes the first free slug of its company name; the claim is
+        saved with the account, so two racing for one slug conflict and one retries."""
+        slug = self._free_slug(slugify(company) if isinstance(company, str) else "")
+        account = opening(slug)
+        unit.add(account)
+        unit.add(SlugClaim.claim(slug, account.id, unit.at))
+        return account
 
     def _free_slug(self, base: str) -> str:
         for candidate in slug_candidates(base, MAX_SLUG_SUFFIX):
@@ -648,23 +658,24 @@ class Ledger:
                 account.redeem_code(lifetime.code, unit.at, unit.terms)
             else:
                 lifetime.check_redeemable(unit.at, unit.terms.ltd_redeem_deadline, currency)
-                slug = self._free_slug(slugify(company) if isinstance(company, str) else "")
-                account = Account.open_lifetime(
-                    account_id=uuid4(),
-                    at=unit.at,
-                    code=lifetime.code,
-                    owner_name=owner_name,
-                    owner_email=owner_email,
-                    company=company,
-                    country=country,
-                    currency=currency,
-                    region=region,
-                    slug=slug,
-                    terms=unit.terms,
-                    actor=actor,
+                account = self._open_with_slug(
+                    unit,
+                    company,
+                    lambda slug: Account.open_lifetime(
+                        account_id=uuid4(),
+                        at=unit.at,
+                        code=lifetime.code,
+                        owner_name=owner_name,
+                        owner_email=owner_email,
+                        company=company,
+                        country=country,
+                        currency=currency,
+                        region=region,
+                        slug=slug,
+                        terms=unit.terms,
+                        actor=actor,
+                    ),
                 )
-                unit.add(account)
-                unit.add(SlugClaim.claim(slug, account.id, unit.at))
             first = lifetime.first_redeemer
             account.take_code(lifetime, unit.at, unit.account(first) if first else None)
             return account.id

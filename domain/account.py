@@ -594,9 +594,54 @@ class Account(Aggregate):
         terms: Terms,
         actor: str | None = None,
     ) -> Account:
+        """TRIAL-1: paid plans start a trial of up to 14 days; the free plan has none.
+        ACC-2: the owner holds the first seat."""
+        if not isinstance(seats, int) or isinstance(seats, bool) or seats < 1:
+            raise invalid("seats", "an account has at least one seat: its owner's (ACC-2)")
+        days = MAX_TRIAL_DAYS if trial_days is None else trial_days
+        if not isinstance(days, int) or not 1 <= days <= MAX_TRIAL_DAYS:
+            raise invalid("trial_days", f"must be from 1 to {MAX_TRIAL_DAYS}")
+        free = terms.catalog.plan(plan).is_free
+        return cls._opened(
+            account_id=account_id,
+            at=at,
+            actor=actor,
+            slug=slug,
+            owner_name=owner_name,
+            owner_email=owner_email,
+            company=company,
+            country=country,
+            currency=currency,
+            region=region,
+            plan=plan,
+            cycle=cycle,
+            seats=seats,
+            status=AccountStatus.ACTIVE if free else AccountStatus.TRIALING,
+            trial_ends_at=None if free else at + days * DAY,
+            free=free,
+            terms=terms,
+        )
+
+    @classmethod
+    def _opened(
+        cls,
+        *,
+        owner_name: str,
+        owner_email: str,
+        company: str,
+        country: str,
+        currency: str,
+        region: str | None,
+        plan: str,
+        cycle: Cycle,
+        terms: Terms,
+        account_id: UUID,
+        at: datetime,
+        actor: str | None,
+        **opening: object,
+    ) -> Account:
         """ACC-1: owner's full name, a valid e-mail, company name and country are required.
-        ACC-3: region from the country unless given. TRIAL-1: paid plans start a trial of up
-        to 14 days; the free plan has none."""
+        ACC-3: the region follows the country unless given. BILL-1: the plan is sold so."""
         owner = Person(
             name=check_text(owner_name, "owner.name"), email=check_email(owner_email, "owner.email")
         )
@@ -605,19 +650,12 @@ class Account(Aggregate):
         check_currency(currency)
         if region is not None and region not in ("EU", "US"):
             raise invalid("region", "must be EU or US")
-        if not isinstance(seats, int) or isinstance(seats, bool) or seats < 1:
-            raise invalid("seats", "an account has at least one seat: its owner's (ACC-2)")
         terms.catalog.base_price(plan, currency, cycle)
-        days = MAX_TRIAL_DAYS if trial_days is None else trial_days
-        if not isinstance(days, int) or not 1 <= days <= MAX_TRIAL_DAYS:
-            raise invalid("trial_days", f"must be from 1 to {MAX_TRIAL_DAYS}")
-        free = terms.catalog.plan(plan).is_free
         return cls.create(
             cls.Opened,
             account_id,
             at,
             actor=actor,
-            slug=slug,
             owner=owner,
             company=company,
             country=country,
@@ -625,10 +663,7 @@ class Account(Aggregate):
             currency=currency,
             plan=plan,
             cycle=cycle,
-            seats=seats,
-            status=AccountStatus.ACTIVE if free else AccountStatus.TRIALING,
-            trial_ends_at=None if free else at + days * DAY,
-            free=free,
+            **opening,
         )
 
     def add_seats(
@@ -1173,33 +1208,25 @@ class Account(Aggregate):
     ) -> Account:
         """LTD-3: redemption opens an account on the all-inclusive plan with two lifetime
         seats (the owner and one agent or admin), no trial and no periodic charge."""
-        owner = Person(
-            name=check_text(owner_name, "owner.name"),
-            email=check_email(owner_email, "owner.email"),
-        )
-        country = check_country(country)
-        check_currency(currency)
-        if region is not None and region not in ("EU", "US"):
-            raise invalid("region", "must be EU or US")
         plan = terms.catalog.lifetime_deal_plan
-        terms.catalog.base_price(plan, currency, Cycle.MONTHLY)
-        account = cls.create(
-            cls.Opened,
-            account_id,
-            at,
+        account = cls._opened(
+            account_id=account_id,
+            at=at,
             actor=actor,
             slug=slug,
-            owner=owner,
-            company=check_text(company, "company"),
+            owner_name=owner_name,
+            owner_email=owner_email,
+            company=company,
             country=country,
-            region=region or region_for(country),
             currency=currency,
+            region=region,
             plan=plan,
             cycle=Cycle.MONTHLY,
             seats=LIFETIME_SEATS,
             status=AccountStatus.ACTIVE,
             trial_ends_at=None,
             free=False,
+            terms=terms,
         )
         account.trigger(cls.CodeRedeemed, at, code=code, plan=plan)
         return account
