@@ -1004,37 +1004,17 @@ class Ledger:
 
     def credit_window(self, account_id: UUID) -> dict[str, Any] | None:
         """CREDIT-3: active_from, remaining now, ends_on, and how each change moved the end."""
-        account = self.load(account_id)
-        window = account.credit_window(self.now())
-        if window is None:
-            return None
-        return {
-            "active_from": str(window["active_from"]),
-            "remaining": str(window["remaining"]),
-            "ends_on": str(window["ends_on"]),
-            "changes": [
-                {
-                    "day": str(c.day),
-                    "old_rate": str(account.money(c.old_rate)),
-                    "new_rate": str(account.money(c.new_rate)),
-                    "remaining": str(account.money(c.remaining)),
-                    "old_end": str(c.old_end),
-                    "new_end": str(c.new_end),
-                }
-                for c in window["changes"]  # type: ignore[attr-defined]
-            ],
-        }
+        return _window_view(self.load(account_id), self.now())
 
     def credit_windows(self) -> list[dict[str, Any]]:
         """CREDIT-3 for finance: every open pool, in account opening order, with its end's
         history."""
         windows = []
         for account_id in self.account_ids():
-            window = self.credit_window(account_id)
+            account = self.load(account_id)
+            window = _window_view(account, self.now())
             if window is not None:
-                windows.append(
-                    {"account": str(account_id), "slug": self.load(account_id).slug, **window}
-                )
+                windows.append({"account": str(account_id), "slug": account.slug, **window})
         return windows
 
     def events(self) -> Iterator[Event]:
@@ -1122,6 +1102,28 @@ def _address(value: dict[str, Any] | None) -> Address | None:
 
 def _instant(value: datetime | None) -> str | None:
     return iso(value) if value is not None else None
+
+
+def _window_view(account: Account, at: datetime) -> dict[str, Any] | None:
+    window = account.credit_window(at)
+    if window is None:
+        return None
+    return {
+        "active_from": str(window.active_from),
+        "remaining": str(Money.of(window.remaining, account.currency)),
+        "ends_on": str(window.ends_on),
+        "changes": [
+            {
+                "day": str(c.day),
+                "old_rate": str(account.money(c.old_rate)),
+                "new_rate": str(account.money(c.new_rate)),
+                "remaining": str(account.money(c.remaining)),
+                "old_end": str(c.old_end),
+                "new_end": str(c.new_end),
+            }
+            for c in window.changes
+        ],
+    }
 
 
 def _invoice_view(i: Invoice) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from domain.model import Aggregate, Event, stable_id
 from domain.money import Money, check_currency, round_half_up
 from domain.numbering import DocumentKind, Numbering
 from domain.policy import MAX_TRIAL_DAYS, Terms
-from domain.prepaid import Pool, RateChange
+from domain.prepaid import CreditWindow, Pool, RateChange
 from domain.pricing import PriceChange
 from domain.schedule import Task, TaskKind
 from domain.vat import check_vat_id, decide_vat, region_for
@@ -1173,19 +1173,18 @@ class Account(Aggregate):
         self.trigger(self.PoolClosed, at, remaining=zero, fee=zero, refund=zero, dropped=dropped)
         self.start_billing_if_due(at, terms, numbering)
 
-    def credit_window(self, at: datetime) -> dict[str, object] | None:
+    def credit_window(self, at: datetime) -> CreditWindow | None:
         """CREDIT-3: the open pool's window as of `at`, with how each change moved its end."""
         pool = self.open_pool
         if pool is None:
             return None
         first_day = pool.active_from or pool.activates_at.date()
-        ends_on = pool.ends_on or pool.twelve_months_from(first_day)[1]
-        return {
-            "active_from": first_day,
-            "remaining": Money.of(pool.remaining_on(at.date()), self.currency),
-            "ends_on": ends_on,
-            "changes": list(pool.changes),
-        }
+        return CreditWindow(
+            active_from=first_day,
+            remaining=pool.remaining_on(at.date()),
+            ends_on=pool.ends_on or pool.twelve_months_from(first_day)[1],
+            changes=list(pool.changes),
+        )
 
     # ----------------------------------------------------- lifetime deals
 

@@ -26,6 +26,16 @@ class RateChange(BaseModel):
     new_end: date
 
 
+class CreditWindow(BaseModel):
+    """CREDIT-3: a pool's validity window as of an instant."""
+
+    model_config = ConfigDict(frozen=True)
+    active_from: date
+    remaining: Fraction
+    ends_on: date
+    changes: list[RateChange]
+
+
 class Pool(BaseModel):
     """One prepaid pool of amount A. Pool days are whole UTC dates from the activation date."""
 
