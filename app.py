@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -50,6 +52,8 @@ from projections.postings import trial_balance
 from settings import Settings
 
 MAX_COMMAND_ATTEMPTS = 20  # optimistic-concurrency retries before giving up
+RETRY_BACKOFF_BASE_S = 0.002  # first retry waits up to 2 ms, doubling each time
+RETRY_BACKOFF_CAP_S = 0.1
 MAX_SLUG_SUFFIX = 1000  # ACC-1: acme, acme-2, ... acme-1001
 DUE_BATCH_MAX = 100_000  # tasks one run_due call carries out at most
 
@@ -165,7 +169,7 @@ class Ledger:
         load when another writer got there first. With an idempotency key, a repeat of the
         same request returns the first result and records nothing."""
         fingerprint = _fingerprint(request or {})
-        for _ in range(MAX_COMMAND_ATTEMPTS):
+        for attempt in range(MAX_COMMAND_ATTEMPTS):
             unit = Unit(self, at or self.now(), actor)
             if idempotency_key is not None:
                 previous = self._command_record(idempotency_key)
@@ -186,6 +190,7 @@ class Ledger:
                 if changed:
                     self.store.save(*changed)
             except IntegrityError:
+                _back_off(attempt)
                 continue
             return result, encoded, changed
         raise RuntimeError("too many concurrent writers; the command was not recorded")
@@ -1045,6 +1050,11 @@ class Ledger:
 # ------------------------------------------------------------------ helpers
 
 
+def _back_off(attempt: int) -> None:
+    """Spreads writers that lost a race, so that they do not collide again in lockstep."""
+    time.sleep(random.uniform(0, min(RETRY_BACKOFF_CAP_S, RETRY_BACKOFF_BASE_S * 2**attempt)))
+
+
 def _fingerprint(request: dict[str, Any]) -> str:
     text = json.dumps(request, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -1146,5 +1156,7 @@ def _invoice_view(i: Invoice) -> dict[str, Any]:
         "status": i.status.value,
         "credits": i.credits,
         "reissue_of": i.reissue_of,
-        "billed_to": {"name": i.billed_to.name, "company": i.billed_to.company},
+        "billed_to": (
+            {"name": i.billed_to.name, "company": i.billed_to.company} if i.billed_to else None
+        ),
     }

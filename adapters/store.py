@@ -13,7 +13,9 @@ from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 from eventsourcing.utils import get_topic, resolve_topic
 
 from adapters.clock import Clock
+from adapters.keys import EventSealer, KeyStore, MemoryKeyStore, key_store_for
 from domain.model import Aggregate, Event
+from domain.personal import SEALER
 
 
 class CanonicalJson(Transcoder):
@@ -27,16 +29,24 @@ class CanonicalJson(Transcoder):
 
 
 class PydanticMapper(Mapper[Any]):
-    """Stores pydantic events; adds the recording time from the injected clock (TIME-2)."""
+    """Stores pydantic events; adds the recording time from the injected clock (TIME-2) and
+    seals personal fields under their holder's key (GDPR-4)."""
 
     def __init__(self, transcoder: Transcoder, clock: Clock, **kwargs: Any) -> None:
         super().__init__(transcoder=transcoder, **kwargs)
         self._clock = clock
+        self.keys: KeyStore = MemoryKeyStore()
+
+    def _sealer(self, originator_id: Any, version: int) -> dict[str, EventSealer]:
+        holder = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
+        return {SEALER: EventSealer(self.keys, holder, version, self._clock.now())}
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         assert isinstance(domain_event, Event)
         state = domain_event.model_dump(
-            mode="json", exclude={"originator_id", "originator_version"}
+            mode="json",
+            exclude={"originator_id", "originator_version"},
+            context=self._sealer(domain_event.originator_id, domain_event.originator_version),
         )
         if state.get("recorded_at") is None:
             state["recorded_at"] = self._clock.now().isoformat()
@@ -69,7 +79,8 @@ class PydanticMapper(Mapper[Any]):
             from_version += 1
         state["originator_id"] = stored_event.originator_id
         state["originator_version"] = stored_event.originator_version
-        return cls.model_validate(state)
+        context = self._sealer(stored_event.originator_id, stored_event.originator_version)
+        return cls.model_validate(state, context=context)
 
 
 def store_env(url: str) -> dict[str, str]:
@@ -116,6 +127,9 @@ class EventStoreApp(Application[Any]):
     def __init__(self, store_url: str, clock: Clock) -> None:
         self._clock = clock
         super().__init__(env=store_env(store_url))
+        self.keys = key_store_for(getattr(self.recorder, "datastore", None))
+        assert isinstance(self.mapper, PydanticMapper)
+        self.mapper.keys = self.keys
 
     def construct_mapper(self) -> Mapper[Any]:
         return PydanticMapper(

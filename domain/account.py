@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
+from typing import Annotated
 from uuid import UUID
 
 from email_validator import EmailNotValidError, validate_email
@@ -32,6 +33,7 @@ from domain.lifetime import LIFETIME_SEATS, Code, SeatLevel, extra_seat_days
 from domain.model import Aggregate, Event, stable_id
 from domain.money import Money, check_currency, round_half_up
 from domain.numbering import DocumentKind, Numbering
+from domain.personal import Personal, Scope
 from domain.policy import MAX_TRIAL_DAYS, Terms
 from domain.prepaid import CreditWindow, Pool, RateChange
 from domain.pricing import PriceChange
@@ -217,7 +219,7 @@ class Account(Aggregate):
 
     class Opened(ByPeople):
         slug: str
-        owner: Person
+        owner: Annotated[Person | None, Personal(Scope.PROFILE)]
         company: str
         country: str
         region: str
@@ -288,7 +290,7 @@ class Account(Aggregate):
                 invoice.next_attempt_at = self.effective_at
 
     class BillingDetailsSet(ByPeople):
-        details: BillingDetails
+        details: Annotated[BillingDetails | None, Personal(Scope.BILLING)]
 
         def change(self, account: Account) -> None:
             account.billing_details = self.details
@@ -324,7 +326,7 @@ class Account(Aggregate):
     class InvoiceCorrected(ByPeople):
         credit_note: Invoice
         reissued: Invoice
-        details: BillingDetails
+        details: Annotated[BillingDetails | None, Personal(Scope.BILLING)]
 
         def change(self, account: Account) -> None:
             original = account.invoice(self.credit_note.credits or "")
@@ -554,11 +556,11 @@ class Account(Aggregate):
     def money(self, amount: Decimal | int) -> Money:
         return Money.of(Decimal(amount), self.currency)
 
-    def default_billing_details(self) -> BillingDetails:
-        assert self.owner is not None
-        return self.billing_details or BillingDetails(
-            name=self.owner.name, email=self.owner.email, company=self.company
-        )
+    def default_billing_details(self) -> BillingDetails | None:
+        """The billing details set, else the owner's (None once both were erased, GDPR-4)."""
+        if self.billing_details is not None or self.owner is None:
+            return self.billing_details
+        return BillingDetails(name=self.owner.name, email=self.owner.email, company=self.company)
 
     def is_paid_plan(self, terms: Terms) -> bool:
         return not terms.catalog.plan(self.plan).is_free
@@ -899,6 +901,8 @@ class Account(Aggregate):
                 " new billing details apply from the next invoice",
                 "account",
             )
+        if last.billed_to is None:
+            raise invalid("account", f"the billing details of {last.number} were erased (GDPR-4)")
         details = last.billed_to.model_copy(
             update={
                 k: v
@@ -1394,11 +1398,10 @@ class Account(Aggregate):
     # ------------------------------------------------------ notifications
 
     def notify(self, kind: NotificationKind, at: datetime, subject: str | None = None) -> None:
-        assert self.owner is not None
         notification = Notification(
             id=stable_id("notification", self.id, self.version + 1),
             kind=kind,
-            to=self.owner.email,
+            to=self.owner.email if self.owner is not None else None,
             at=at,
             subject=subject,
         )

@@ -6,12 +6,14 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
 from domain.money import Money, round_half_up
 from domain.numbering import DocumentKind
+from domain.personal import Personal, Scope
 from domain.vat import VatDecision, VatTreatment
 
 
@@ -70,7 +72,7 @@ class Invoice(BaseModel):
     vat_country: str
     vat_rate: Decimal
     vat_id: str | None = None
-    billed_to: BillingDetails
+    billed_to: Annotated[BillingDetails | None, Personal(Scope.BILLING)]
     plan: str | None = None
     period_start: datetime | None = None
     period_end: datetime | None = None
@@ -94,7 +96,7 @@ def build_invoice(
     lines: list[tuple[str, Fraction | Decimal, str]],
     vat: VatDecision,
     vat_id: str | None,
-    billed_to: BillingDetails,
+    billed_to: BillingDetails | None,
     **extra: object,
 ) -> Invoice:
     """MON-2: each line is rounded once to the minor unit (half up); the net total is the sum
@@ -164,6 +166,6 @@ class Notification(BaseModel):
     model_config = ConfigDict(frozen=True)
     id: UUID
     kind: NotificationKind
-    to: str
+    to: Annotated[str | None, Personal(Scope.PROFILE)]
     at: datetime
     subject: str | None = None  # invoice number, price change, ... what it is about

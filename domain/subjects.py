@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
@@ -13,6 +14,7 @@ from domain.dates import DAY, add_months, start_of_day
 from domain.errors import invalid
 from domain.model import Aggregate, Event, stable_id
 from domain.numbering import DocumentKind
+from domain.personal import Personal, Scope
 
 CONSENT_YEARS = 5  # GDPR-2: use + 5 years, or 5 years from consent for a non-customer
 STATUTORY_YEARS = 10  # GDPR-5: default 10 years after the end of the year of issue
@@ -56,8 +58,8 @@ class Subject(Aggregate):
     class ConsentGiven(Event):
         key: str
         purposes: list[Purpose]
-        name: str | None
-        email: str | None
+        name: Annotated[str | None, Personal(Scope.SUBJECT)]
+        email: Annotated[str | None, Personal(Scope.SUBJECT)]
         account_id: UUID | None
         source: str
 
