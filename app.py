@@ -40,13 +40,14 @@ from domain.lifetime import Code
 from domain.model import Aggregate, Event
 from domain.money import Money
 from domain.numbering import DocumentKind, InvoiceSeries, Numbering
+from domain.personal import Scope
 from domain.policy import Terms
 from domain.prepaid import DEFAULT_CANCELLATION_FEE
 from domain.pricing import PriceBook
 from domain.registry import CommandRecord, SlugClaim, slug_candidates, slugify
 from domain.residency import SubprocessorList
 from domain.schedule import Task, TaskKind
-from domain.subjects import Purpose, Subject
+from domain.subjects import Purpose, Right, Subject
 from projections.due import DueIndex
 from projections.postings import trial_balance
 from settings import Settings
@@ -790,27 +791,263 @@ class Ledger:
         assert isinstance(found, Subject)
         return found
 
+    def _linked_account(self, subject: Subject) -> Account | None:
+        return self.load(subject.account_id) if subject.account_id else None
+
     def subject(self, key: str) -> dict[str, Any]:
         found = self._load_subject(key)
         return {
             "name": found.name,
             "email": found.email,
             "consents": [p.value for p in found.in_force()],
-            "erased": False,
+            "erased": found.erased,
+            "erased_at": _instant(found.erased_at),
+            "restricted": found.restricted,
+            "objections": [p.value for p in found.objections],
             "account": str(found.account_id) if found.account_id else None,
+            "requests": [
+                {
+                    "number": r.number,
+                    "right": r.right.value,
+                    "received_at": iso(r.received_at),
+                    "due_on": str(r.due_on),
+                    "answered_at": _instant(r.answered_at),
+                    "answer": r.answer,
+                }
+                for r in found.requests
+            ],
         }
 
     def retention(self, key: str) -> list[dict[str, Any]]:
         """GDPR-2/5: per category, the date the data falls due for erasure and why."""
         found = self._load_subject(key)
-        account = self.load(found.account_id) if found.account_id else None
         return [
             {
                 "category": item.category,
                 "due_on": str(item.due_on) if item.due_on else None,
                 "basis": item.basis,
             }
-            for item in found.retention(account)
+            for item in found.retention(self._linked_account(found))
+        ]
+
+    def falls_due(self, before: date | str) -> list[dict[str, Any]]:
+        """GDPR-2/3/5 for the scheduler and the data-protection officer: every retention
+        deadline and every request deadline before a date, earliest first, with whether
+        the work was done."""
+        day = _date(before, "before")
+        with self._due_lock:
+            self.due.catch_up()
+            subject_ids = self.due.subjects_in_order()
+        found: list[dict[str, Any]] = []
+        for subject_id in subject_ids:
+            subject = self.store.aggregate(subject_id)
+            assert isinstance(subject, Subject)
+            account = self._linked_account(subject)
+            erased = set(account.erased_scopes) if account else set()
+            done = {
+                "billing_records": Scope.BILLING in erased,
+                "account_content": Scope.PROFILE in erased,
+            }
+            for item in subject.retention(account):
+                if item.due_on is not None and item.due_on < day:
+                    found.append(
+                        {
+                            "subject": subject.key,
+                            "category": item.category,
+                            "due_on": str(item.due_on),
+                            "basis": item.basis,
+                            "done": done.get(item.category, subject.erased),
+                        }
+                    )
+            found.extend(
+                {
+                    "subject": subject.key,
+                    "category": f"request:{r.right.value}",
+                    "due_on": str(r.due_on),
+                    "basis": "request",
+                    "done": r.answered_at is not None,
+                }
+                for r in subject.requests
+                if r.due_on < day
+            )
+        return sorted(found, key=lambda item: item["due_on"])
+
+    # -------------------------------------------------- subject requests (GDPR-3/4)
+
+    def _subject_request(
+        self,
+        key: str,
+        right: Right,
+        carry_out: Callable[[Subject, Unit], str],
+        *,
+        actor: str | None,
+        idempotency_key: str | None,
+        request: dict[str, Any],
+    ) -> None:
+        """GDPR-3: records the request with its deadline, carries it out and records the
+        answer, in one transaction."""
+
+        def work(unit: Unit) -> None:
+            subject = self._subject(unit, key)
+            number = subject.receive_request(right, unit.at)
+            subject.answer_request(number, carry_out(subject, unit), unit.at)
+
+        self._transact(
+            work,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request={"command": f"request_{right.value}", "subject": key, **request},
+        )
+
+    def request_access(
+        self,
+        subject: str,
+        right: str = "access",
+        *,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """GDPR-3: access, portability and information are answered with the export."""
+        wanted = _enum(Right, right, "right")
+        if wanted not in (Right.ACCESS, Right.PORTABILITY, Right.INFORMATION):
+            raise invalid("right", "access, portability or information")
+        self._subject_request(
+            subject,
+            wanted,
+            lambda _subject, _unit: "export",
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request={},
+        )
+        return self.export_subject(subject)
+
+    def request_rectification(
+        self,
+        subject: str,
+        *,
+        name: str | None = None,
+        email: str | None = None,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        def carry_out(found: Subject, unit: Unit) -> str:
+            found.rectify(name, email, unit.at)
+            return "rectified"
+
+        self._subject_request(
+            subject,
+            Right.RECTIFICATION,
+            carry_out,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request={"name": name, "email": email},
+        )
+
+    def request_restriction(
+        self, subject: str, *, actor: str | None = None, idempotency_key: str | None = None
+    ) -> None:
+        def carry_out(found: Subject, unit: Unit) -> str:
+            found.restrict(unit.at)
+            return "restricted"
+
+        self._subject_request(
+            subject,
+            Right.RESTRICTION,
+            carry_out,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request={},
+        )
+
+    def object_to_processing(
+        self,
+        subject: str,
+        purposes: list[str],
+        *,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        wanted = _purposes(purposes)
+
+        def carry_out(found: Subject, unit: Unit) -> str:
+            found.object_to(wanted, unit.at)
+            return "objection recorded"
+
+        self._subject_request(
+            subject,
+            Right.OBJECTION,
+            carry_out,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request={"purposes": sorted(purposes)},
+        )
+
+    def request_erasure(
+        self, subject: str, *, actor: str | None = None, idempotency_key: str | None = None
+    ) -> None:
+        """GDPR-4: erasure is carried out when requested: the subject's key and, for the
+        person of a linked account, the account's profile key are destroyed first, then the
+        facts are recorded. Billing records under GDPR-5 keep their key until their period
+        ends; the scheduler destroys it then."""
+        found = self._load_subject(subject)
+        account = self._linked_account(found)
+        at = self.now()
+        scopes = account.scopes_erasable_on_request(at) if account else []
+        self.store.keys.shred(found.id, Scope.SUBJECT, at)
+        for scope in scopes:
+            assert account is not None
+            self.store.keys.shred(account.id, scope, at)
+
+        def carry_out(fresh: Subject, unit: Unit) -> str:
+            fresh.erase_on_request(unit.at)
+            if account is None:
+                return "erased"
+            linked = unit.account(account.id)
+            linked.erase_personal_data(scopes, "requested", unit.at)
+            end = linked.statutory_end()
+            if Scope.BILLING in scopes or end is None:
+                return "erased"
+            return f"erased; billing records kept until {end} (GDPR-5)"
+
+        self._subject_request(
+            subject,
+            Right.ERASURE,
+            carry_out,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request={},
+        )
+        self.store.keys.compact()
+
+    def export_subject(self, key: str) -> dict[str, Any]:
+        """GDPR-3: everything the ledger holds on the subject, machine-readable: the subject,
+        its retention, and every recorded fact about it and its linked account."""
+        found = self._load_subject(key)
+        account = self._linked_account(found)
+        export: dict[str, Any] = {
+            "subject": {"key": found.key, **self.subject(key)},
+            "retention": self.retention(key),
+            "events": self._history(found.id),
+        }
+        if account is not None:
+            export["account"] = {
+                **self.account(account.id),
+                "owner": account.owner.model_dump(mode="json") if account.owner else None,
+                "company": account.company,
+                "country": account.country,
+                "invoices": self.invoices(account.id),
+                "payments": self.payments(account.id),
+                "refunds": self.refunds(account.id),
+                "notifications": self.notifications(account.id),
+                "events": self._history(account.id),
+            }
+        return export
+
+    def _history(self, aggregate_id: UUID) -> list[dict[str, Any]]:
+        return [
+            {"type": type(e).__qualname__, **e.model_dump(mode="json")}
+            for e in self.store.events.get(aggregate_id)
+            if isinstance(e, Event)
         ]
 
     def _subprocessor_list(self, unit: Unit) -> SubprocessorList:
@@ -913,6 +1150,9 @@ class Ledger:
         return done
 
     def _run_task(self, account_id: UUID, task: Task, actor: str | None) -> None:
+        if task.kind is TaskKind.ERASURE:
+            self._carry_out_erasure(account_id, task, actor)
+            return
         if task.kind is TaskKind.PAYMENT:
             self.collect_payments(account_id, task.due_at, actor=actor)
             return
@@ -922,6 +1162,35 @@ class Ledger:
 
         self._transact(work, at=task.due_at, actor=actor)
         self.collect_payments(account_id, task.due_at, actor=actor)
+
+    def _carry_out_erasure(self, aggregate_id: UUID, task: Task, actor: str | None) -> None:
+        """GDPR-2/5: destroys the keys whose retention ended, then records it. The keys go
+        first: after a crash in between the data is already unreadable, and the task, still
+        due, records the fact on the next run."""
+        found = self.store.aggregate(aggregate_id)
+        if isinstance(found, Subject):
+            if found.next_task(self._linked_account(found)) != task:
+                return
+            self.store.keys.shred(found.id, Scope.SUBJECT, task.due_at)
+
+            def erase_subject(unit: Unit) -> None:
+                subject = unit.get(aggregate_id, Subject)
+                subject.erase_on_lapse(unit.at)
+
+            self._transact(erase_subject, at=task.due_at, actor=actor)
+        else:
+            assert isinstance(found, Account)
+            scopes = found.scopes_due(task.due_at)
+            for scope in scopes:
+                self.store.keys.shred(found.id, scope, task.due_at)
+            self._transact(
+                lambda unit: unit.account(aggregate_id).erase_personal_data(
+                    scopes, "retention_ended", unit.at
+                ),
+                at=task.due_at,
+                actor=actor,
+            )
+        self.store.keys.compact()
 
     def next_due(self) -> datetime | None:
         with self._due_lock:

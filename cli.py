@@ -1,7 +1,8 @@
-"""The command line: `seatledger scenario run`, `seatledger demo`."""
+"""The command line: `seatledger scenario run`, `seatledger demo`, `seatledger subject ...`."""
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,12 +15,15 @@ from rich.table import Table
 
 from adapters.clock import SimulatedClock
 from app import Ledger
+from domain.errors import DomainError
 from scenario import run_file, scenario_files
 from settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="seatledger: an event-sourced subscription ledger")
 scenario_app = typer.Typer(no_args_is_help=True, help="Acceptance stories in YAML (SCENARIOS.md)")
 app.add_typer(scenario_app, name="scenario")
+subject_app = typer.Typer(no_args_is_help=True, help="Data subjects (GDPR)")
+app.add_typer(subject_app, name="subject")
 console = Console()
 
 
@@ -115,6 +119,24 @@ def demo(
         console.print("balance:", ledger.balance(account_id))
     console.print("ledger:", ledger.ledger())
     ledger.close()
+
+
+@subject_app.command("export")
+def subject_export(
+    subject: Annotated[str, typer.Argument(help="the subject's key")],
+    store: Annotated[str | None, typer.Option(help="the store; default SEATLEDGER_STORE")] = None,
+) -> None:
+    """GDPR-3: records an access request and prints everything the ledger holds on the
+    subject as JSON (access and portability)."""
+    settings = Settings(store=store) if store else Settings()
+    ledger = Ledger(settings)
+    try:
+        typer.echo(json.dumps(ledger.request_access(subject), indent=2, sort_keys=True))
+    except DomainError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+    finally:
+        ledger.close()
 
 
 def main() -> None:

@@ -230,11 +230,12 @@ def _withdraw_consent(ledger: Ledger, names: Names, raw: object) -> None:
     ledger.withdraw_consent(str(args["subject"]), args["purposes"])
 
 
-def _not_yet(command: str) -> Callable[[Ledger, Names, object], None]:
-    def run(ledger: Ledger, names: Names, raw: object) -> None:
-        raise DomainError(ErrorCode.INVALID_INPUT, f"{command} is not supported yet", "command")
+def _request_erasure(ledger: Ledger, names: Names, raw: object) -> None:
+    ledger.request_erasure(str(_take(_args(raw), "subject")["subject"]))
 
-    return run
+
+def _request_access(ledger: Ledger, names: Names, raw: object) -> None:
+    ledger.request_access(str(_take(_args(raw), "subject")["subject"]))
 
 
 COMMANDS: dict[str, Callable[[Ledger, Names, object], None]] = {
@@ -264,13 +265,8 @@ COMMANDS: dict[str, Callable[[Ledger, Names, object], None]] = {
     "redeem_code": _redeem_code,
     "give_consent": _give_consent,
     "withdraw_consent": _withdraw_consent,
-    **{
-        name: _not_yet(name)
-        for name in (
-            "request_erasure",
-            "request_access",
-        )
-    },
+    "request_erasure": _request_erasure,
+    "request_access": _request_access,
 }
 
 

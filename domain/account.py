@@ -33,7 +33,7 @@ from domain.lifetime import LIFETIME_SEATS, Code, SeatLevel, extra_seat_days
 from domain.model import Aggregate, Event, stable_id
 from domain.money import Money, check_currency, round_half_up
 from domain.numbering import DocumentKind, Numbering
-from domain.personal import Personal, Scope
+from domain.personal import Personal, Scope, statutory_end
 from domain.policy import MAX_TRIAL_DAYS, Terms
 from domain.prepaid import CreditWindow, Pool, RateChange
 from domain.pricing import PriceChange
@@ -198,6 +198,7 @@ class Account(Aggregate):
     lifetime_anchor: datetime | None = None
     lifetime_periods_billed: int = 0
     lifetime_pending: list[LifetimePeriod] = []
+    erased_scopes: list[Scope] = []
 
     # ---------------------------------------------------------------- events
 
@@ -506,6 +507,26 @@ class Account(Aggregate):
             account.deleted_at = self.effective_at
             for invoice in account.open_invoices():
                 invoice.next_attempt_at = None
+
+    class PersonalDataErased(AccountEvent):
+        """GDPR-4: the keys of these scopes were destroyed; their fields read as null from
+        now on, in this state and in every replay. Amounts and counts are untouched."""
+
+        scopes: list[Scope]
+        reason: str
+
+        def change(self, account: Account) -> None:
+            account.erased_scopes = sorted({*account.erased_scopes, *self.scopes})
+            if Scope.PROFILE in self.scopes:
+                account.owner = None
+                account.notifications = [
+                    n.model_copy(update={"to": None}) for n in account.notifications
+                ]
+            if Scope.BILLING in self.scopes:
+                account.billing_details = None
+                account.invoices = [
+                    i.model_copy(update={"billed_to": None}) for i in account.invoices
+                ]
 
     # ------------------------------------------------------------ read side
 
@@ -1395,6 +1416,51 @@ class Account(Aggregate):
         )
         return Task(due, TaskKind.INACTIVITY, f"inactivity-deletion:{self.id}:{due.isoformat()}")
 
+    # ------------------------------------------------------ personal data
+
+    def statutory_end(self) -> date | None:
+        """GDPR-5: invoices, credit notes, payments and refunds are kept for the statutory
+        period, counted from the end of the year of the last of them."""
+        records = [i.issued_at for i in self.invoices]
+        records += [p.at for p in self.payments] + [r.at for r in self.refunds]
+        return statutory_end(records)
+
+    def erasure_due(self) -> dict[Scope, datetime]:
+        """GDPR-4/5: when each scope of the account's personal data falls due for erasure.
+        The profile (owner, recipients) goes with the account's content when it is deleted;
+        billing records when their statutory period ends (at deletion if there are none)."""
+        if self.deleted_at is None:
+            return {}
+        end = self.statutory_end()
+        due = {
+            Scope.PROFILE: self.deleted_at,
+            Scope.BILLING: start_of_day(end) if end is not None else self.deleted_at,
+        }
+        return {scope: at for scope, at in due.items() if scope not in self.erased_scopes}
+
+    def erasure_tasks(self) -> list[Task]:
+        return [
+            Task(at, TaskKind.ERASURE, f"erasure:{self.id}:{at.isoformat()}")
+            for at in sorted(set(self.erasure_due().values()))
+        ]
+
+    def scopes_due(self, at: datetime) -> list[Scope]:
+        return sorted(scope for scope, due in self.erasure_due().items() if due <= at)
+
+    def scopes_erasable_on_request(self, at: datetime) -> list[Scope]:
+        """GDPR-4: erasure is carried out when requested, except for data under GDPR-5: the
+        billing records stay sealed under their key until the statutory period ends."""
+        end = self.statutory_end()
+        held = end is not None and at.date() < end
+        scopes = [Scope.PROFILE] if held else [Scope.BILLING, Scope.PROFILE]
+        return [scope for scope in scopes if scope not in self.erased_scopes]
+
+    def erase_personal_data(self, scopes: list[Scope], reason: str, at: datetime) -> None:
+        """GDPR-4: records that the keys of these scopes were destroyed."""
+        fresh = sorted(set(scopes) - set(self.erased_scopes))
+        if fresh:
+            self.trigger(self.PersonalDataErased, at, scopes=fresh, reason=reason)
+
     # ------------------------------------------------------ notifications
 
     def notify(self, kind: NotificationKind, at: datetime, subject: str | None = None) -> None:
@@ -1425,7 +1491,7 @@ class Account(Aggregate):
     def tasks(self) -> list[Task]:
         """Everything this account has due, each with a key naming what it does (TIME-3)."""
         if self.status is AccountStatus.DELETED:
-            return []
+            return self.erasure_tasks()
         found: list[Task] = []
         if self.status is AccountStatus.CANCELLED:
             assert self.cancelled_at is not None

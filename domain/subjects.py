@@ -10,14 +10,14 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from domain.account import DELETION_AFTER_CANCELLATION_DAYS, Account, AccountStatus, check_email
-from domain.dates import DAY, add_months, start_of_day
+from domain.dates import DAY, add_months
 from domain.errors import invalid
 from domain.model import Aggregate, Event, stable_id
-from domain.numbering import DocumentKind
 from domain.personal import Personal, Scope
+from domain.schedule import Task, TaskKind
 
 CONSENT_YEARS = 5  # GDPR-2: use + 5 years, or 5 years from consent for a non-customer
-STATUTORY_YEARS = 10  # GDPR-5: default 10 years after the end of the year of issue
+REQUEST_DEADLINE_MONTHS = 1  # GDPR-3: one month, GDPR Art. 12(3)
 
 
 class Purpose(StrEnum):
@@ -33,6 +33,31 @@ class Consent(BaseModel):
     given_at: datetime
     source: str
     withdrawn_at: datetime | None = None
+    lapsed_at: datetime | None = None
+
+
+class Right(StrEnum):
+    """GDPR-3: the rights a subject can exercise."""
+
+    INFORMATION = "information"
+    ACCESS = "access"
+    RECTIFICATION = "rectification"
+    ERASURE = "erasure"
+    RESTRICTION = "restriction"
+    PORTABILITY = "portability"
+    OBJECTION = "objection"
+
+
+class SubjectRequest(BaseModel):
+    """GDPR-3: a request, its deadline, and how it was answered."""
+
+    model_config = ConfigDict(frozen=True)
+    number: int
+    right: Right
+    received_at: datetime
+    due_on: date
+    answered_at: datetime | None = None
+    answer: str | None = None
 
 
 class RetentionItem(BaseModel):
@@ -40,10 +65,6 @@ class RetentionItem(BaseModel):
     category: str
     due_on: date | None
     basis: str
-
-
-def years_after(day: date, years: int) -> date:
-    return add_months(start_of_day(day), 12 * years).date()
 
 
 class Subject(Aggregate):
@@ -54,6 +75,10 @@ class Subject(Aggregate):
     email: str | None = None
     account_id: UUID | None = None
     consents: dict[Purpose, Consent] = {}
+    requests: list[SubjectRequest] = []
+    restricted: bool = False
+    objections: list[Purpose] = []
+    erased_at: datetime | None = None
 
     class ConsentGiven(Event):
         key: str
@@ -68,6 +93,7 @@ class Subject(Aggregate):
             subject.name = self.name or subject.name
             subject.email = self.email or subject.email
             subject.account_id = self.account_id or subject.account_id
+            subject.erased_at = None if self.name or self.email else subject.erased_at
             for purpose in self.purposes:
                 subject.consents[purpose] = Consent(
                     purpose=purpose, given_at=self.effective_at, source=self.source
@@ -81,6 +107,63 @@ class Subject(Aggregate):
                 subject.consents[purpose] = subject.consents[purpose].model_copy(
                     update={"withdrawn_at": self.effective_at}
                 )
+
+    class ConsentLapsed(Event):
+        """GDPR-2: the consent ran its time (use + 5 years, or 5 years for a lead)."""
+
+        purposes: list[Purpose]
+
+        def apply(self, subject: Subject) -> None:
+            for purpose in self.purposes:
+                subject.consents[purpose] = subject.consents[purpose].model_copy(
+                    update={"lapsed_at": self.effective_at}
+                )
+
+    class RequestReceived(Event):
+        request: SubjectRequest
+
+        def apply(self, subject: Subject) -> None:
+            subject.requests.append(self.request)
+
+    class RequestAnswered(Event):
+        number: int
+        answer: str
+
+        def apply(self, subject: Subject) -> None:
+            subject.requests = [
+                r.model_copy(update={"answered_at": self.effective_at, "answer": self.answer})
+                if r.number == self.number
+                else r
+                for r in subject.requests
+            ]
+
+    class Rectified(Event):
+        name: Annotated[str | None, Personal(Scope.SUBJECT)]
+        email: Annotated[str | None, Personal(Scope.SUBJECT)]
+
+        def apply(self, subject: Subject) -> None:
+            subject.name = self.name or subject.name
+            subject.email = self.email or subject.email
+
+    class ProcessingRestricted(Event):
+        def apply(self, subject: Subject) -> None:
+            subject.restricted = True
+
+    class ObjectionRecorded(Event):
+        purposes: list[Purpose]
+
+        def apply(self, subject: Subject) -> None:
+            subject.objections = sorted({*subject.objections, *self.purposes})
+
+    class Erased(Event):
+        """GDPR-4: the subject's key was destroyed; name and e-mail read as null."""
+
+        reason: str
+
+        def apply(self, subject: Subject) -> None:
+            subject.name = None
+            subject.email = None
+            subject.erased_at = self.effective_at
 
     @staticmethod
     def id_for(key: str) -> UUID:
@@ -117,6 +200,10 @@ class Subject(Aggregate):
         )
         return subject
 
+    @property
+    def erased(self) -> bool:
+        return self.erased_at is not None
+
     def give_consent(
         self,
         *,
@@ -134,6 +221,8 @@ class Subject(Aggregate):
             raise invalid("purposes", "give at least one purpose")
         if email is not None:
             email = check_email(email, "email")
+        if self.erased and not (name and email):
+            raise invalid("email", "this subject's data was erased: give a name and an e-mail")
         self.trigger(
             self.ConsentGiven,
             at,
@@ -146,7 +235,10 @@ class Subject(Aggregate):
         )
 
     def in_force(self) -> list[Purpose]:
-        return sorted((p for p, c in self.consents.items() if c.withdrawn_at is None), key=str)
+        return sorted(
+            (p for p, c in self.consents.items() if c.withdrawn_at is None and c.lapsed_at is None),
+            key=str,
+        )
 
     def withdraw_consent(self, purposes: list[Purpose], at: datetime) -> None:
         """GDPR-1: consent can be withdrawn at any time, per purpose."""
@@ -155,42 +247,106 @@ class Subject(Aggregate):
             raise invalid("purposes", f"no consent in force for {', '.join(missing) or 'nothing'}")
         self.trigger(self.ConsentWithdrawn, at, purposes=sorted(set(purposes)))
 
+    # ------------------------------------------------------ requests (GDPR-3)
+
+    def receive_request(self, right: Right, at: datetime) -> int:
+        """GDPR-3: every request is recorded with its deadline, one month after receipt."""
+        number = len(self.requests) + 1
+        due_on = add_months(at, REQUEST_DEADLINE_MONTHS).date()
+        request = SubjectRequest(number=number, right=right, received_at=at, due_on=due_on)
+        self.trigger(self.RequestReceived, at, request=request)
+        return number
+
+    def answer_request(self, number: int, answer: str, at: datetime) -> None:
+        self.trigger(self.RequestAnswered, at, number=number, answer=answer)
+
+    def rectify(self, name: str | None, email: str | None, at: datetime) -> None:
+        """GDPR-3: rectification records the new value; the old one stays in history,
+        sealed under the same key."""
+        if self.erased:
+            raise invalid("subject", "this subject's data was erased")
+        if not name and not email:
+            raise invalid("name", "give a new name or e-mail")
+        email = check_email(email, "email") if email else None
+        self.trigger(self.Rectified, at, name=name.strip() if name else None, email=email)
+
+    def restrict(self, at: datetime) -> None:
+        """GDPR-3: restriction is recorded and shown with the subject."""
+        self.trigger(self.ProcessingRestricted, at)
+
+    def object_to(self, purposes: list[Purpose], at: datetime) -> None:
+        """GDPR-3: an objection (per purpose) is recorded and shown with the subject."""
+        if not purposes:
+            raise invalid("purposes", "name the purposes objected to")
+        self.trigger(self.ObjectionRecorded, at, purposes=sorted(set(purposes)))
+
+    def erase_on_request(self, at: datetime) -> None:
+        """GDPR-4: erasure withdraws every consent in force and records that the subject's
+        key was destroyed (the application destroys it first). Erasing an erased subject
+        records nothing more."""
+        if self.in_force():
+            self.trigger(self.ConsentWithdrawn, at, purposes=self.in_force())
+        if not self.erased:
+            self.trigger(self.Erased, at, reason="requested")
+
+    def erase_on_lapse(self, at: datetime) -> None:
+        """GDPR-2: when consent lapses, the data held under it is erased."""
+        if self.in_force():
+            self.trigger(self.ConsentLapsed, at, purposes=self.in_force())
+        if not self.erased:
+            self.trigger(self.Erased, at, reason="consent_lapsed")
+
+    # ------------------------------------------------------ retention (GDPR-2, GDPR-5)
+
+    def lapses_at(self, account: Account | None) -> datetime | None:
+        """GDPR-2: when the consent of every purpose has lapsed, and with it the ground for
+        holding the subject's own data; None while any consent still runs open-ended."""
+        if not self.consents:
+            return None
+        ends = [self._consent_lapse(c, account) for c in self.consents.values()]
+        if any(end is None for end in ends):
+            return None
+        return max(end for end in ends if end is not None)
+
+    def next_task(self, account: Account | None) -> Task | None:
+        """GDPR-2: when consent lapses, the data held under it is erased."""
+        lapses = None if self.erased else self.lapses_at(account)
+        if lapses is None:
+            return None
+        return Task(lapses, TaskKind.ERASURE, f"erasure:{self.id}:{lapses.isoformat()}")
+
     def retention(self, account: Account | None) -> list[RetentionItem]:
         """GDPR-2: consent lasts while the subject's account is in use and 5 years after the
         end of use (the earlier of the cancellation taking effect and the deletion), or until
         withdrawn; for a non-customer, 5 years from consent. GDPR-5: billing records are kept
-        10 years after the end of the year of issue. Account content goes with the account."""
+        for the statutory period. Account content goes with the account."""
         items = [
             self._consent_item(self.consents[p], account) for p in Purpose if p in self.consents
         ]
         if account is None:
             return items
-        issued = [i.issued_at for i in account.invoices if i.kind is DocumentKind.INVOICE]
-        if issued:
-            year_end = date(max(issued).year + 1, 1, 1)
-            items.append(
-                RetentionItem(
-                    category="billing_records",
-                    due_on=years_after(year_end, STATUTORY_YEARS),
-                    basis="statutory",
-                )
-            )
+        end = account.statutory_end()
+        if end is not None:
+            items.append(RetentionItem(category="billing_records", due_on=end, basis="statutory"))
         items.append(_content_item(account))
         return items
 
-    def _consent_item(self, consent: Consent, account: Account | None) -> RetentionItem:
+    def _consent_lapse(self, consent: Consent, account: Account | None) -> datetime | None:
         if consent.withdrawn_at is not None:
-            return RetentionItem(
-                category=consent.purpose.value,
-                due_on=consent.withdrawn_at.date(),
-                basis="withdrawn",
-            )
+            return consent.withdrawn_at
         if account is None:
-            due = years_after(consent.given_at.date(), CONSENT_YEARS)
-            return RetentionItem(category=consent.purpose.value, due_on=due, basis="consent")
+            return add_months(consent.given_at, 12 * CONSENT_YEARS)
         ended = end_of_use(account)
-        due_on = years_after(ended.date(), CONSENT_YEARS) if ended else None
-        return RetentionItem(category=consent.purpose.value, due_on=due_on, basis="consent")
+        return add_months(ended, 12 * CONSENT_YEARS) if ended is not None else None
+
+    def _consent_item(self, consent: Consent, account: Account | None) -> RetentionItem:
+        lapse = self._consent_lapse(consent, account)
+        basis = "withdrawn" if consent.withdrawn_at is not None else "consent"
+        return RetentionItem(
+            category=consent.purpose.value,
+            due_on=lapse.date() if lapse is not None else None,
+            basis=basis,
+        )
 
 
 def end_of_use(account: Account) -> datetime | None:

@@ -1,4 +1,5 @@
-"""Which account has work due next: an in-memory index that follows the notification log.
+"""Which account or data subject has work due next: an in-memory index that follows the
+notification log.
 
 It is derived data: rebuilt from the log at start-up and kept current by reading only the
 notifications it has not seen, whichever process wrote them.
@@ -15,9 +16,11 @@ from eventsourcing.utils import get_topic
 from adapters.store import EventStoreApp
 from domain.account import Account
 from domain.schedule import Task
+from domain.subjects import Subject
 
 LOG_PAGE_SIZE = 500
 ACCOUNT_TOPIC_PREFIX = get_topic(Account) + "."
+SUBJECT_TOPIC_PREFIX = get_topic(Subject) + "."
 OPENED_TOPIC = get_topic(Account.Opened)
 
 HeapEntry = tuple[datetime, int, int, UUID, str]
@@ -28,6 +31,8 @@ class DueIndex:
         self._store = store
         self.position = 0
         self.opening_order: dict[UUID, int] = {}  # TIME-3: accounts in the order opened
+        self.first_seen: dict[UUID, int] = {}  # subjects, in the order first recorded
+        self.subjects_of: dict[UUID, set[UUID]] = {}  # account -> subjects linked to it
         self._next: dict[UUID, Task | None] = {}
         self._heap: list[HeapEntry] = []
 
@@ -38,25 +43,39 @@ class DueIndex:
                 start=self.position, limit=LOG_PAGE_SIZE, inclusive_of_start=False
             )
             for notification in page:
+                originator = UUID(str(notification.originator_id))
                 if notification.topic.startswith(ACCOUNT_TOPIC_PREFIX):
-                    account_id = UUID(str(notification.originator_id))
                     if notification.topic == OPENED_TOPIC:
-                        self.opening_order[account_id] = notification.id
-                    changed[account_id] = None
+                        self.opening_order[originator] = notification.id
+                    changed[originator] = None
+                    changed.update(dict.fromkeys(self.subjects_of.get(originator, ())))
+                elif notification.topic.startswith(SUBJECT_TOPIC_PREFIX):
+                    self.first_seen.setdefault(originator, notification.id)
+                    changed[originator] = None
                 self.position = notification.id
             if len(page) < LOG_PAGE_SIZE:
                 break
-        for account_id in changed:
-            account = self._store.aggregate(account_id)
-            assert isinstance(account, Account)
-            self.refresh(account)
+        for aggregate_id in changed:
+            self.refresh(aggregate_id)
 
-    def refresh(self, account: Account) -> None:
-        task = account.next_task()
-        self._next[account.id] = task
+    def refresh(self, aggregate_id: UUID) -> None:
+        found = self._store.aggregate(aggregate_id)
+        if isinstance(found, Subject):
+            account = None
+            if found.account_id is not None:
+                self.subjects_of.setdefault(found.account_id, set()).add(found.id)
+                linked = self._store.aggregate(found.account_id)
+                assert isinstance(linked, Account)
+                account = linked
+            task = found.next_task(account)
+            order = self.first_seen[found.id]
+        else:
+            assert isinstance(found, Account)
+            task = found.next_task()
+            order = self.opening_order[found.id]
+        self._next[found.id] = task
         if task is not None:
-            order = self.opening_order[account.id]
-            heapq.heappush(self._heap, (task.due_at, task.kind, order, account.id, task.key))
+            heapq.heappush(self._heap, (task.due_at, task.kind, order, found.id, task.key))
 
     def _top(self) -> HeapEntry | None:
         """The earliest live entry; stale ones (superseded by a refresh) are dropped."""
@@ -74,16 +93,19 @@ class DueIndex:
 
     def pop_due(self, until: datetime) -> tuple[UUID, Task] | None:
         """The earliest due work up to `until`: by instant, then TIME-3's order of kinds,
-        then the order the accounts were opened."""
+        then the order the accounts were opened (subjects in the order first recorded)."""
         top = self._top()
         if top is None or top[0] > until:
             return None
         heapq.heappop(self._heap)
-        account_id = top[3]
-        task = self._next[account_id]
+        aggregate_id = top[3]
+        task = self._next[aggregate_id]
         assert task is not None
-        self._next[account_id] = None
-        return account_id, task
+        self._next[aggregate_id] = None
+        return aggregate_id, task
 
     def accounts_in_opening_order(self) -> list[UUID]:
         return sorted(self.opening_order, key=self.opening_order.__getitem__)
+
+    def subjects_in_order(self) -> list[UUID]:
+        return sorted(self.first_seen, key=self.first_seen.__getitem__)
