@@ -1,0 +1,182 @@
+"""Erasure by crypto-shredding (GDPR-4) and the statutory hold (GDPR-5), proved on the stored
+bytes of SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from threading import Barrier
+from urllib.parse import parse_qs, urlparse
+from uuid import UUID, uuid4
+
+import psycopg
+import pytest
+
+from adapters.clock import SimulatedClock
+from adapters.gateway import SandboxGateway
+from adapters.keys import EventSealer, MemoryKeyStore
+from app import Ledger
+from domain.personal import Scope
+from domain.subjects import Subject
+from settings import Settings
+from tests.conftest import utc
+from tests.helpers import at, event_count, open_account, totals
+
+OWNER_NAME = "Ada Erasable"
+OWNER_EMAIL = "ada.erasable@acme.example"
+LEAD_EMAIL = "lena.lead@prospect.example"
+STREET = "Shredder Street 42"
+PLAINTEXTS = (OWNER_NAME.encode(), OWNER_EMAIL.encode(), LEAD_EMAIL.encode(), STREET.encode())
+THREADS = 8
+
+
+def stored_bytes(store: str) -> bytes:
+    """Every byte the store holds: SQLite's database file and write-ahead log; every page of
+    every table, index and TOAST table of the PostgreSQL schema, dead tuples included."""
+    parsed = urlparse(store)
+    if parsed.scheme == "sqlite":
+        path = Path(store[len("sqlite:///") :])
+        files = (path, Path(f"{path}-wal"), Path(f"{path}-journal"))
+        return b"".join(p.read_bytes() for p in files if p.exists())
+    schema = parse_qs(parsed.query)["schema"][0]
+    pages = []
+    with psycopg.connect(store.split("?")[0], autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pageinspect")
+        relations = conn.execute(
+            "SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind IN ('r', 'i') "
+            "UNION ALL SELECT t.oid::regclass::text FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace JOIN pg_class t ON t.oid = c.reltoastrelid "
+            "WHERE n.nspname = %s",
+            (schema, schema),
+        ).fetchall()
+        assert relations, "the scan found no tables"
+        for (name,) in relations:
+            size = conn.execute(
+                "SELECT pg_relation_size(%s::regclass) / current_setting('block_size')::int",
+                (name,),
+            ).fetchone()
+            assert size is not None
+            for block in range(int(size[0])):
+                page = conn.execute("SELECT get_raw_page(%s, %s)", (name, block)).fetchone()
+                assert page is not None
+                pages.append(bytes(page[0]))
+    return b"".join(pages)
+
+
+def customer_and_lead(ledger: Ledger, clock: SimulatedClock) -> UUID:
+    at(ledger, clock, "2025-01-10T00:00:00Z")
+    account = open_account(
+        ledger, owner_name=OWNER_NAME, owner_email=OWNER_EMAIL, company="Acme", seats=2
+    )
+    ledger.set_billing_details(
+        account,
+        name=OWNER_NAME,
+        company="Acme",
+        email=OWNER_EMAIL,
+        address={
+            "street": STREET,
+            "city": "Boston",
+            "postal_code": "02110",
+            "state": "MA",
+            "country": "US",
+        },
+    )
+    ledger.add_payment_method(account, "card", "tok_acme")
+    ledger.give_consent(
+        "ada", ["marketing"], email=OWNER_EMAIL, name=OWNER_NAME, account_id=account
+    )
+    ledger.give_consent("lena", ["marketing"], email=LEAD_EMAIL, name="Lena Lead")
+    at(ledger, clock, "2025-03-15T00:00:00Z")
+    return account
+
+
+def test_gdpr_4_erased_keys_and_plaintext_are_gone_from_the_stored_bytes(
+    ledger: Ledger, store: str, clock: SimulatedClock
+) -> None:
+    """GDPR-4: personal fields are stored sealed; erasure destroys the key, and neither key
+    nor plaintext survives in the database. GDPR-5: the billing key outlives the request
+    until the statutory period ends; every amount stays as it was."""
+    account = customer_and_lead(ledger, clock)
+    keys = ledger.store.keys
+    now = clock.now()
+    lead_key = keys.current(Subject.id_for("lena"), Scope.SUBJECT, now)[1]
+    owner_key = keys.current(Subject.id_for("ada"), Scope.SUBJECT, now)[1]
+    profile_key = keys.current(account, Scope.PROFILE, now)[1]
+    billing_key = keys.current(account, Scope.BILLING, now)[1]
+    before = stored_bytes(store)
+    for secret in (lead_key, owner_key, profile_key, billing_key):
+        assert secret in before, "the scan must see the key table, or it proves nothing"
+    for plain in PLAINTEXTS:
+        assert plain not in before, f"{plain!r} was stored in clear"
+    amounts = totals(ledger, account)
+
+    at(ledger, clock, "2025-03-20T00:00:00Z")
+    ledger.request_erasure("lena")
+    ledger.request_erasure("ada")
+
+    after = stored_bytes(store)
+    for secret in (lead_key, owner_key, profile_key):
+        assert secret not in after
+    assert billing_key in after  # GDPR-5: invoices keep their billing details for now
+    replayed = Ledger(Settings(store=store), clock=clock, gateway=SandboxGateway())
+    try:
+        lead = replayed.subject("lena")
+        assert (lead["name"], lead["email"], lead["erased"]) == (None, None, True)
+        assert replayed.subject("ada")["name"] is None
+        assert replayed.load(account).owner is None
+        assert {n["to"] for n in replayed.notifications(account)} == {None}
+        assert totals(replayed, account) == amounts
+        assert {i["billed_to"]["name"] for i in replayed.invoices(account)} == {OWNER_NAME}
+        assert replayed.ledger()["balanced"] is True
+    finally:
+        replayed.close()
+
+    ledger.cancel(account, "button")
+    at(ledger, clock, "2036-01-01T00:00:00Z")
+    assert ledger.load(account).erased_scopes == [Scope.BILLING, Scope.PROFILE]
+    assert billing_key not in stored_bytes(store)
+    assert {i["billed_to"] for i in ledger.invoices(account)} == {None}
+    assert totals(ledger, account)[: len(amounts)] == amounts
+    done = event_count(ledger)
+    assert ledger.run_due(clock.now()) == 0
+    assert event_count(ledger) == done
+
+
+def test_gdpr_4_a_sealed_field_opens_only_in_its_own_event() -> None:
+    """GDPR-4: the event's identity is bound into the seal, so a ciphertext copied into
+    another event (or another holder's) is refused, not silently opened."""
+    keys = MemoryKeyStore()
+    holder = uuid4()
+    now = utc("2025-01-01T00:00:00Z")
+    envelope = EventSealer(keys, holder, 1, now).seal(Scope.SUBJECT, {"email": LEAD_EMAIL})
+    assert EventSealer(keys, holder, 1, now).unseal(Scope.SUBJECT, envelope) == {
+        "email": LEAD_EMAIL
+    }
+    with pytest.raises(ValueError, match="does not belong"):
+        EventSealer(keys, holder, 2, now).unseal(Scope.SUBJECT, envelope)
+    keys.shred(holder, Scope.SUBJECT, now)
+    assert EventSealer(keys, holder, 1, now).unseal(Scope.SUBJECT, envelope) is None
+
+
+def test_concurrent_first_writes_of_one_holder_share_one_key(
+    store: str, clock: SimulatedClock
+) -> None:
+    """Racing writers that each seal a first field for the same holder get the same key, so
+    no sealed field is left under a key that a later erasure would miss."""
+    ledger = Ledger(Settings(store=store), clock=clock)
+    holder = uuid4()
+    start = Barrier(THREADS)
+
+    def first_key() -> UUID:
+        start.wait()
+        return ledger.store.keys.current(holder, Scope.PROFILE, ledger.now())[0]
+
+    try:
+        with ThreadPoolExecutor(THREADS) as pool:
+            found = {f.result() for f in [pool.submit(first_key) for _ in range(THREADS)]}
+        assert len(found) == 1
+        assert ledger.store.keys.shred(holder, Scope.PROFILE, ledger.now()) == 1
+        assert ledger.store.keys.secret(found.pop()) is None
+    finally:
+        ledger.close()

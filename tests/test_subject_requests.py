@@ -1,0 +1,121 @@
+"""Subject requests (GDPR-3), the export they yield, and the deadlines that fall due."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from adapters.clock import SimulatedClock
+from app import Ledger
+from cli import app
+from domain.errors import DomainError, ErrorCode
+from settings import Settings
+from tests.helpers import at, event_count, open_account
+
+
+def test_gdpr_3_requests_are_recorded_with_a_one_month_deadline_and_answered(
+    ledger: Ledger, clock: SimulatedClock
+) -> None:
+    """GDPR-3: rectification records the new value; restriction and objection are recorded
+    and visible; every request carries its deadline (one month, Art. 12(3)) and answer."""
+    at(ledger, clock, "2025-01-31T10:00:00Z")
+    ledger.give_consent("lee", ["marketing"], email="lee@prospect.example", name="Lee Prospect")
+    ledger.request_rectification("lee", email="lee.p@prospect.example")
+    ledger.request_restriction("lee")
+    ledger.object_to_processing("lee", ["marketing"])
+    view = ledger.subject("lee")
+    assert (view["name"], view["email"]) == ("Lee Prospect", "lee.p@prospect.example")
+    assert view["restricted"] is True
+    assert view["objections"] == ["marketing"]
+    assert [(r["right"], r["due_on"], r["answer"]) for r in view["requests"]] == [
+        ("rectification", "2025-02-28", "rectified"),
+        ("restriction", "2025-02-28", "restricted"),
+        ("objection", "2025-02-28", "objection recorded"),
+    ]
+    before = event_count(ledger)
+    refusals: list[tuple[Callable[[], object], ErrorCode]] = [
+        (lambda: ledger.request_rectification("lee"), ErrorCode.INVALID_INPUT),
+        (lambda: ledger.request_rectification("lee", email="not-mail"), ErrorCode.INVALID_INPUT),
+        (lambda: ledger.request_restriction("nobody"), ErrorCode.UNKNOWN_SUBJECT),
+        (lambda: ledger.request_access("lee", "erasure"), ErrorCode.INVALID_INPUT),
+    ]
+    for command, code in refusals:
+        with pytest.raises(DomainError) as refused:
+            command()
+        assert refused.value.code is code
+    assert event_count(ledger) == before
+
+
+def test_gdpr_3_access_exports_everything_held_on_the_subject(
+    ledger: Ledger, clock: SimulatedClock
+) -> None:
+    """GDPR-3: access and portability yield a machine-readable export: the subject, its
+    retention, its recorded facts and those of its account (invoices included)."""
+    at(ledger, clock, "2025-01-10T00:00:00Z")
+    account = open_account(ledger, owner_email="ada@acme.example")
+    ledger.add_payment_method(account, "card", "tok_acme")
+    ledger.give_consent(
+        "ada", ["customer_service"], email="ada@acme.example", name="Ada L", account_id=account
+    )
+    export = ledger.request_access("ada", "portability")
+    assert json.loads(json.dumps(export)) == export
+    assert export["subject"]["email"] == "ada@acme.example"
+    assert export["subject"]["requests"][0]["right"] == "portability"
+    assert export["account"]["owner"]["email"] == "ada@acme.example"
+    assert [i["number"] for i in export["account"]["invoices"]] == ["2025-000001"]
+    assert {e["type"] for e in export["events"]} >= {"Subject.ConsentGiven"}
+    assert "Account.Opened" in {e["type"] for e in export["account"]["events"]}
+    assert export["retention"][0] == {
+        "category": "customer_service",
+        "due_on": None,
+        "basis": "consent",
+    }
+
+
+def test_gdpr_3_the_command_line_exports_a_subject(tmp_path: Path) -> None:
+    """GDPR-3: `seatledger subject export ID` prints the export as JSON."""
+    store = f"sqlite:///{tmp_path}/ledger.db"
+    ledger = Ledger(Settings(store=store))
+    ledger.give_consent("lee", ["marketing"], email="lee@prospect.example", name="Lee P")
+    ledger.close()
+    runner = CliRunner()
+    result = runner.invoke(app, ["subject", "export", "lee", "--store", store])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["subject"]["email"] == "lee@prospect.example"
+    missing = runner.invoke(app, ["subject", "export", "nobody", "--store", store])
+    assert missing.exit_code == 2
+    assert "UNKNOWN_SUBJECT" in missing.stderr
+
+
+def test_gdpr_2_what_falls_due_before_a_date(ledger: Ledger, clock: SimulatedClock) -> None:
+    """GDPR-2/3: the data-protection officer's list: every deadline before a date, earliest
+    first, with whether the scheduler already did the work."""
+    at(ledger, clock, "2025-01-01T00:00:00Z")
+    ledger.give_consent("lee", ["marketing"], email="lee@prospect.example", name="Lee P")
+    ledger.give_consent("kim", ["marketing"], email="kim@prospect.example", name="Kim P")
+    at(ledger, clock, "2025-02-01T00:00:00Z")
+    ledger.withdraw_consent("kim", ["marketing"])
+    ledger.request_restriction("lee")
+    at(ledger, clock, "2025-02-02T00:00:00Z")
+    assert ledger.falls_due("2030-01-01") == [
+        {
+            "subject": "kim",
+            "category": "marketing",
+            "due_on": "2025-02-01",
+            "basis": "withdrawn",
+            "done": True,
+        },
+        {
+            "subject": "lee",
+            "category": "request:restriction",
+            "due_on": "2025-03-01",
+            "basis": "request",
+            "done": True,
+        },
+    ]
+    assert [i["subject"] for i in ledger.falls_due("2030-01-02")][-1] == "lee"
+    assert ledger.falls_due("2030-01-02")[-1]["done"] is False
