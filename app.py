@@ -992,8 +992,10 @@ class Ledger:
         found = self._load_subject(subject)
         account = self._linked_account(found)
         at = self.now()
-        scopes = account.scopes_erasable_on_request(at) if account else []
-        self.store.keys.shred(found.id, Scope.SUBJECT, at)
+        repeated = idempotency_key is not None and self._command_record(idempotency_key)
+        scopes = account.scopes_erasable_on_request(at) if account and not repeated else []
+        if not repeated:  # a repeat must not destroy keys made since the first request
+            self.store.keys.shred(found.id, Scope.SUBJECT, at)
         for scope in scopes:
             assert account is not None
             self.store.keys.shred(account.id, scope, at)

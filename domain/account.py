@@ -185,7 +185,7 @@ class Account(Aggregate):
     payments: list[Payment] = []
     refunds: list[Refund] = []
     notifications: list[Notification] = []
-    shared_logins: list[str] = []
+    shared_logins: list[str | None] = []
     last_activity_at: datetime | None = None
     idle_since: datetime | None = None  # IDLE-2: when the account last lost its exemption
     warned_at: datetime | None = None
@@ -306,13 +306,13 @@ class Account(Aggregate):
         pass
 
     class SharedLoginReported(ByPeople):
-        login: str
+        login: Annotated[str | None, Personal(Scope.CONTENT)]
 
         def change(self, account: Account) -> None:
             account.shared_logins.append(self.login)
 
     class SharedLoginResolved(ByPeople):
-        login: str
+        login: Annotated[str | None, Personal(Scope.CONTENT)]
 
         def change(self, account: Account) -> None:
             account.shared_logins.remove(self.login)
@@ -522,6 +522,8 @@ class Account(Aggregate):
                 account.notifications = [
                     n.model_copy(update={"to": None}) for n in account.notifications
                 ]
+            if Scope.CONTENT in self.scopes:
+                account.shared_logins = [None for _ in account.shared_logins]
             if Scope.BILLING in self.scopes:
                 account.billing_details = None
                 account.invoices = [
@@ -1012,8 +1014,7 @@ class Account(Aggregate):
             )
         ]
         lines += [
-            (f"Shared login surcharge ({login}), {span}", unit, "LOGIN-1")
-            for login in self.shared_logins
+            (f"Shared login surcharge, {span}", unit, "LOGIN-1") for _login in self.shared_logins
         ]
         self.issue_invoice(lines, at, terms, numbering, period=period)
 
@@ -1434,6 +1435,7 @@ class Account(Aggregate):
         end = self.statutory_end()
         due = {
             Scope.PROFILE: self.deleted_at,
+            Scope.CONTENT: self.deleted_at,
             Scope.BILLING: start_of_day(end) if end is not None else self.deleted_at,
         }
         return {scope: at for scope, at in due.items() if scope not in self.erased_scopes}
@@ -1449,7 +1451,10 @@ class Account(Aggregate):
 
     def scopes_erasable_on_request(self, at: datetime) -> list[Scope]:
         """GDPR-4: erasure is carried out when requested, except for data under GDPR-5: the
-        billing records stay sealed under their key until the statutory period ends."""
+        billing records stay sealed under their key until the statutory period ends. The
+        account's content about other people (agents' logins) is not the requester's.
+        (Interpretation: a subject linked to an account is the person the account's profile
+        is about, its owner.)"""
         end = self.statutory_end()
         held = end is not None and at.date() < end
         scopes = [Scope.PROFILE] if held else [Scope.BILLING, Scope.PROFILE]

@@ -27,11 +27,13 @@ STATUTORY_YEARS = 10  # GDPR-5: default 10 years after the end of the year of is
 
 class Scope(StrEnum):
     """Which key a personal field is encrypted under, so that each can be destroyed on its
-    own date: a subject's own record, an account's profile (its owner, whom it writes to),
-    and an account's billing records, which GDPR-5 keeps for the statutory period."""
+    own date: a subject's own record; an account's profile (its owner, whom it writes to);
+    the account's content about other people (its agents' logins), which goes with the
+    account; and its billing records, which GDPR-5 keeps for the statutory period."""
 
     SUBJECT = "subject"
     PROFILE = "profile"
+    CONTENT = "content"
     BILLING = "billing"
 
 

@@ -26,7 +26,10 @@ OWNER_NAME = "Ada Erasable"
 OWNER_EMAIL = "ada.erasable@acme.example"
 LEAD_EMAIL = "lena.lead@prospect.example"
 STREET = "Shredder Street 42"
-PLAINTEXTS = (OWNER_NAME.encode(), OWNER_EMAIL.encode(), LEAD_EMAIL.encode(), STREET.encode())
+AGENT_LOGIN = "agent.shared@acme.example"
+PLAINTEXTS = tuple(
+    text.encode() for text in (OWNER_NAME, OWNER_EMAIL, LEAD_EMAIL, STREET, AGENT_LOGIN)
+)
 THREADS = 8
 
 
@@ -104,8 +107,9 @@ def test_gdpr_4_erased_keys_and_plaintext_are_gone_from_the_stored_bytes(
     owner_key = keys.current(Subject.id_for("ada"), Scope.SUBJECT, now)[1]
     profile_key = keys.current(account, Scope.PROFILE, now)[1]
     billing_key = keys.current(account, Scope.BILLING, now)[1]
+    content_key = keys.current(account, Scope.CONTENT, now)[1]
     before = stored_bytes(store)
-    for secret in (lead_key, owner_key, profile_key, billing_key):
+    for secret in (lead_key, owner_key, profile_key, billing_key, content_key):
         assert secret in before, "the scan must see the key table, or it proves nothing"
     for plain in PLAINTEXTS:
         assert plain not in before, f"{plain!r} was stored in clear"
@@ -119,6 +123,7 @@ def test_gdpr_4_erased_keys_and_plaintext_are_gone_from_the_stored_bytes(
     for secret in (lead_key, owner_key, profile_key):
         assert secret not in after
     assert billing_key in after  # GDPR-5: invoices keep their billing details for now
+    assert content_key in after  # the agents' logins are not the owner's data
     replayed = Ledger(Settings(store=store), clock=clock, gateway=SandboxGateway())
     try:
         lead = replayed.subject("lena")
@@ -134,8 +139,10 @@ def test_gdpr_4_erased_keys_and_plaintext_are_gone_from_the_stored_bytes(
 
     ledger.cancel(account, "button")
     at(ledger, clock, "2036-01-01T00:00:00Z")
-    assert ledger.load(account).erased_scopes == [Scope.BILLING, Scope.PROFILE]
-    assert billing_key not in stored_bytes(store)
+    assert ledger.load(account).erased_scopes == [Scope.BILLING, Scope.CONTENT, Scope.PROFILE]
+    final = stored_bytes(store)
+    assert billing_key not in final
+    assert content_key not in final
     assert {i["billed_to"] for i in ledger.invoices(account)} == {None}
     assert totals(ledger, account)[: len(amounts)] == amounts
     done = event_count(ledger)

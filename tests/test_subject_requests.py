@@ -119,3 +119,21 @@ def test_gdpr_2_what_falls_due_before_a_date(ledger: Ledger, clock: SimulatedClo
     ]
     assert [i["subject"] for i in ledger.falls_due("2030-01-02")][-1] == "lee"
     assert ledger.falls_due("2030-01-02")[-1]["done"] is False
+
+
+def test_gdpr_4_a_repeated_erasure_request_destroys_nothing_new(
+    mem_ledger: Ledger, clock: SimulatedClock
+) -> None:
+    """GDPR-4 with idempotency: repeating an erasure request with its key returns the first
+    answer; data given after the first request (a new consent) is not destroyed by it."""
+    at(mem_ledger, clock, "2025-01-01T00:00:00Z")
+    mem_ledger.give_consent("lee", ["marketing"], email="lee@prospect.example", name="Lee P")
+    mem_ledger.request_erasure("lee", idempotency_key="erase-lee-1")
+    assert mem_ledger.subject("lee")["erased"] is True
+    at(mem_ledger, clock, "2025-02-01T00:00:00Z")
+    mem_ledger.give_consent("lee", ["marketing"], email="lee@new.example", name="Lee Again")
+    before = event_count(mem_ledger)
+    mem_ledger.request_erasure("lee", idempotency_key="erase-lee-1")
+    assert event_count(mem_ledger) == before
+    view = mem_ledger.subject("lee")
+    assert (view["name"], view["email"], view["erased"]) == ("Lee Again", "lee@new.example", False)
