@@ -187,3 +187,39 @@ def test_concurrent_first_writes_of_one_holder_share_one_key(
         assert ledger.store.keys.secret(found.pop()) is None
     finally:
         ledger.close()
+
+
+class Interrupted(Exception):
+    """Stands for the process dying between destroying a key and recording it."""
+
+
+def test_gdpr_4_an_erasure_interrupted_after_the_key_went_is_recorded_on_the_next_run(
+    store: str, clock: SimulatedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GDPR-4: keys are destroyed before the fact is recorded, so an interruption in between
+    leaves the data unreadable, and the erasure, still due, is recorded once by the next
+    run."""
+    first = Ledger(Settings(store=store), clock=clock, gateway=SandboxGateway())
+    at(first, clock, "2025-01-01T00:00:00Z")
+    first.give_consent("lee", ["marketing"], email=LEAD_EMAIL, name="Lee P")
+    at(first, clock, "2025-02-01T00:00:00Z")
+    first.withdraw_consent("lee", ["marketing"])
+
+    def die(*args: object, **kwargs: object) -> None:
+        raise Interrupted
+
+    monkeypatch.setattr(first, "_transact", die)
+    with pytest.raises(Interrupted):
+        first.run_due(clock.now())
+    first.close()
+    monkeypatch.undo()
+
+    second = Ledger(Settings(store=store), clock=clock, gateway=SandboxGateway())
+    try:
+        assert second.subject("lee")["name"] is None  # unreadable already
+        assert second.subject("lee")["erased"] is False  # not yet recorded
+        assert second.run_due(clock.now()) == 1
+        assert second.subject("lee")["erased"] is True
+        assert second.run_due(clock.now()) == 0
+    finally:
+        second.close()
