@@ -13,6 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -60,6 +61,10 @@ DUE_BATCH_MAX = 100_000  # tasks one run_due call carries out at most
 
 T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
+
+# An outer boundary (the HTTP API) fingerprints the whole request it received; an
+# idempotency key is then bound to that, not to the command's own summary of it.
+REQUEST_FINGERPRINT: ContextVar[str | None] = ContextVar("request_fingerprint", default=None)
 
 
 @dataclass
@@ -169,7 +174,7 @@ class Ledger:
         """Runs `work` and saves what it changed in one transaction, retrying from a fresh
         load when another writer got there first. With an idempotency key, a repeat of the
         same request returns the first result and records nothing."""
-        fingerprint = _fingerprint(request or {})
+        fingerprint = REQUEST_FINGERPRINT.get() or _fingerprint(request or {})
         for attempt in range(MAX_COMMAND_ATTEMPTS):
             unit = Unit(self, at or self.now(), actor)
             if idempotency_key is not None:

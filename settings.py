@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 
-from pydantic import AwareDatetime, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.policy import DEFAULT_LTD_REDEEM_DEADLINE
 
 DEFAULT_STORE = "sqlite:///var/seatledger.db"
+
+
+class Permission(StrEnum):
+    """What an API token may do."""
+
+    WRITE = "write"  # internal services: commands and the reads they need
+    FINANCE_READ = "finance:read"
+    AUDIT_READ = "audit:read"
+    ADMIN = "admin"  # the vendor's own commands (suspensions, grants, prices, codes), GDPR
+
+
+class ApiToken(BaseModel):
+    """A bearer token of the deployment; its name is the actor of the events it causes."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    secret: SecretStr
+    scopes: list[Permission]
 
 
 class Settings(BaseSettings):
@@ -21,6 +39,8 @@ class Settings(BaseSettings):
     business_calendar: str = "SK"  # CANCEL-2
     ltd_redeem_deadline: AwareDatetime = DEFAULT_LTD_REDEEM_DEADLINE  # LTD-2
     catalog_file: Path | None = None  # BILL-1: a JSON catalog replacing the default
+    # the API's bearer tokens, as JSON: {"helpdesk": {"secret": "...", "scopes": ["write"]}}
+    api_tokens: dict[str, ApiToken] = {}
 
     @field_validator("seller_country", "business_calendar")
     @classmethod

@@ -1,0 +1,116 @@
+"""The internal HTTP API: tokens and scopes, problem documents, idempotency, pagination."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from adapters.clock import SimulatedClock
+from api import create_app
+from app import Ledger
+from settings import ApiToken, Permission
+from tests.helpers import at, event_count
+
+TOKENS = {
+    "helpdesk": ApiToken(secret="helpdesk-secret", scopes=[Permission.WRITE]),
+    "finance": ApiToken(secret="finance-secret", scopes=[Permission.FINANCE_READ]),
+    "vendor": ApiToken(secret="vendor-secret", scopes=[Permission.ADMIN]),
+}
+WRITE = {"Authorization": "Bearer helpdesk-secret"}
+FINANCE = {"Authorization": "Bearer finance-secret"}
+ADMIN = {"Authorization": "Bearer vendor-secret"}
+ACME: dict[str, Any] = {
+    "owner": {"name": "Ada Lovelace", "email": "ada@acme.example"},
+    "company": "Acme",
+    "country": "US",
+    "currency": "USD",
+    "plan": "ticket",
+    "cycle": "monthly",
+    "seats": 2,
+}
+
+
+@pytest.fixture
+def client(ledger: Ledger, clock: SimulatedClock) -> TestClient:
+    at(ledger, clock, "2025-01-10T00:00:00Z")
+    return TestClient(create_app(ledger, TOKENS))
+
+
+def test_every_request_needs_a_valid_token_with_the_scope(client: TestClient) -> None:
+    assert client.get("/accounts").status_code == 401
+    wrong = client.get("/accounts", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    assert wrong.headers["content-type"] == "application/problem+json"
+    assert wrong.headers["www-authenticate"] == "Bearer"
+    assert client.post("/accounts", json=ACME, headers=FINANCE).status_code == 403
+    assert client.get("/ledger", headers=WRITE).status_code == 403
+    assert client.get("/ledger", headers=FINANCE).status_code == 200
+    assert client.get("/ledger", headers=ADMIN).status_code == 200
+
+
+def test_a_story_over_http_records_the_token_as_actor(client: TestClient, ledger: Ledger) -> None:
+    opened = client.post("/accounts", json=ACME, headers=WRITE)
+    assert opened.status_code == 201, opened.text
+    account = opened.json()["id"]
+    card = {"kind": "card", "token": "tok_acme"}
+    assert client.post(f"/accounts/{account}/payment-method", json=card, headers=WRITE).is_success
+    assert client.post(f"/accounts/{account}/seats", json={"count": 3}, headers=WRITE).is_success
+    view = client.get(f"/accounts/{account}", headers=FINANCE).json()
+    assert (view["status"], view["seats"]) == ("active", 5)
+    invoices = client.get(f"/accounts/{account}/invoices", headers=FINANCE).json()
+    assert [i["total"] for i in invoices["items"]] == ["30.00 USD"]
+    assert {e.actor for e in ledger.events() if "Account" in type(e).__qualname__} >= {"helpdesk"}
+
+
+def test_refusals_are_problem_documents_and_record_nothing(
+    client: TestClient, ledger: Ledger
+) -> None:
+    """Bad input gets a clear code and message (RFC 9457) and records nothing."""
+    before = event_count(ledger)
+    bad_email = client.post(
+        "/accounts", json={**ACME, "owner": {"name": "A", "email": "x"}}, headers=WRITE
+    )
+    assert bad_email.status_code == 422
+    assert bad_email.headers["content-type"] == "application/problem+json"
+    assert (bad_email.json()["code"], bad_email.json()["field"]) == (
+        "INVALID_INPUT",
+        "owner.email",
+    )
+    missing = client.post("/accounts", json={"company": "Acme"}, headers=WRITE)
+    assert (missing.status_code, missing.json()["code"]) == (422, "INVALID_INPUT")
+    unknown = client.post(
+        "/accounts/00000000-0000-0000-0000-000000000000/seats", json={"count": 1}, headers=WRITE
+    )
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "UNKNOWN_ACCOUNT")
+    assert event_count(ledger) == before
+
+
+def test_an_idempotency_key_returns_the_first_response_and_refuses_another_body(
+    client: TestClient, ledger: Ledger
+) -> None:
+    key = {**WRITE, "Idempotency-Key": "open-acme-1"}
+    first = client.post("/accounts", json=ACME, headers=key)
+    after_first = event_count(ledger)
+    again = client.post("/accounts", json=ACME, headers=key)
+    assert (again.status_code, again.json()) == (first.status_code, first.json())
+    assert event_count(ledger) == after_first
+    other = client.post("/accounts", json={**ACME, "seats": 3}, headers=key)
+    assert (other.status_code, other.json()["code"]) == (422, "IDEMPOTENCY_KEY_REUSED")
+    assert event_count(ledger) == after_first
+
+
+def test_lists_are_paginated_and_the_openapi_document_is_served(client: TestClient) -> None:
+    ids = [
+        client.post("/accounts", json={**ACME, "company": f"Acme {n}"}, headers=WRITE).json()["id"]
+        for n in range(3)
+    ]
+    first = client.get("/accounts", params={"limit": 2}, headers=WRITE).json()
+    assert first["items"] == ids[:2]
+    rest = client.get(
+        "/accounts", params={"limit": 2, "cursor": first["next_cursor"]}, headers=WRITE
+    ).json()
+    assert (rest["items"], rest["next_cursor"]) == (ids[2:], None)
+    schema = client.get("/openapi.json").json()
+    assert "/accounts/{account_id}/invoices" in schema["paths"]
