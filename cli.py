@@ -1,4 +1,4 @@
-"""The command line: `seatledger scenario run`, `seatledger demo`, `seatledger subject ...`."""
+"""The command line: `seatledger scenario run`, `demo`, `serve`, `subject export`."""
 
 from __future__ import annotations
 
@@ -9,14 +9,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvicorn
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
 from adapters.clock import SimulatedClock
+from api import create_app
 from app import Ledger
 from domain.errors import DomainError
 from scenario import run_file, scenario_files
+from scheduler import start_scheduler
 from settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="seatledger: an event-sourced subscription ledger")
@@ -119,6 +122,31 @@ def demo(
         console.print("balance:", ledger.balance(account_id))
     console.print("ledger:", ledger.ledger())
     ledger.close()
+
+
+@app.command()
+def serve(
+    store: Annotated[str | None, typer.Option(help="the store; default SEATLEDGER_STORE")] = None,
+    host: Annotated[str, typer.Option(help="listen address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535)] = 8000,
+    scheduler: Annotated[bool, typer.Option(help="also run the due work every minute")] = True,
+) -> None:
+    """Serves the internal HTTP API (tokens from SEATLEDGER_API_TOKENS) and, unless told
+    not to, the scheduler."""
+    settings = Settings(store=store) if store else Settings()
+    if settings.store.startswith("sqlite:///"):
+        Path(settings.store[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    if not settings.api_tokens:
+        typer.echo("no API tokens: set SEATLEDGER_API_TOKENS", err=True)
+        raise typer.Exit(2)
+    ledger = Ledger(settings)
+    running = start_scheduler(ledger) if scheduler else None
+    try:
+        uvicorn.run(create_app(ledger, settings.api_tokens), host=host, port=port)
+    finally:
+        if running is not None:
+            running.shutdown()
+        ledger.close()
 
 
 @subject_app.command("export")

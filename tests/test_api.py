@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx2
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from adapters.clock import SimulatedClock
@@ -12,6 +18,10 @@ from api import create_app
 from app import Ledger
 from settings import ApiToken, Permission
 from tests.helpers import at, event_count
+
+HTTP_THREADS = 16
+CHANGES_PER_THREAD = 5
+STARTUP_POLLS = 500  # x 10 ms
 
 TOKENS = {
     "helpdesk": ApiToken(secret="helpdesk-secret", scopes=[Permission.WRITE]),
@@ -114,3 +124,47 @@ def test_lists_are_paginated_and_the_openapi_document_is_served(client: TestClie
     assert (rest["items"], rest["next_cursor"]) == (ids[2:], None)
     schema = client.get("/openapi.json").json()
     assert "/accounts/{account_id}/invoices" in schema["paths"]
+
+
+@pytest.fixture
+def served(ledger: Ledger, clock: SimulatedClock) -> Iterator[str]:
+    """The real server (uvicorn) on a free loopback port, in a thread of this process."""
+    at(ledger, clock, "2025-01-10T00:00:00Z")
+    config = uvicorn.Config(create_app(ledger, TOKENS), host="127.0.0.1", port=0, log_level="error")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(STARTUP_POLLS):
+        if server.started:
+            break
+        time.sleep(0.01)
+    assert server.started, "the server did not start"
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_concurrent_seat_changes_over_http_lose_no_update(served: str) -> None:
+    """16 client threads adding seats to one account over real HTTP: the final count is the
+    sum of the accepted changes, on both stores."""
+    with httpx2.Client(base_url=served, headers=WRITE, timeout=30) as client:
+        account = client.post("/accounts", json=ACME).json()["id"]
+    start = threading.Barrier(HTTP_THREADS)
+
+    def add_seats(n: int) -> int:
+        accepted = 0
+        with httpx2.Client(base_url=served, headers=WRITE, timeout=30) as client:
+            start.wait()
+            for _ in range(CHANGES_PER_THREAD):
+                response = client.post(f"/accounts/{account}/seats", json={"count": n})
+                if response.status_code == 200:
+                    accepted += n
+        return accepted
+
+    with ThreadPoolExecutor(HTTP_THREADS) as pool:
+        added = sum(pool.map(add_seats, [1 + n % 3 for n in range(HTTP_THREADS)]))
+    with httpx2.Client(base_url=served, headers=WRITE, timeout=30) as client:
+        seats = client.get(f"/accounts/{account}").json()["seats"]
+    assert added > 0
+    assert seats == ACME["seats"] + added
