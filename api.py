@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
+from enum import Enum
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
@@ -313,28 +314,31 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
         return ledger.account(account_id)
 
     def account_command(
-        path: str, body_type: type[BaseModel] | None, call: Callable[..., None]
+        path: str,
+        body_type: type[BaseModel] | None,
+        call: Callable[..., None],
+        who: Any = Writer,
     ) -> None:
-        """A command on one account: 200 with the account id, or a problem document."""
+        """A command on one account: 200 with the account id, or a problem document. `who`
+        is the scope it needs (services write; the vendor's own commands need admin)."""
+        tags: list[str | Enum] = ["account commands" if who is Writer else "vendor commands"]
 
         if body_type is None:
 
-            @api.post(path, response_model=Created, tags=["account commands"])
-            def plain(
-                account_id: UUID, request: Request, actor: Writer, key: Key = None
-            ) -> Created:
+            @api.post(path, response_model=Created, tags=tags)
+            def plain(account_id: UUID, request: Request, actor: who, key: Key = None) -> Created:
                 with fingerprinted(request, None):
                     call(account_id, None, actor, key)
                 return Created(id=account_id)
 
             return
 
-        @api.post(path, response_model=Created, tags=["account commands"])
+        @api.post(path, response_model=Created, tags=tags)
         def with_body(
             account_id: UUID,
             body: body_type,  # type: ignore[valid-type]
             request: Request,
-            actor: Writer,
+            actor: who,
             key: Key = None,
         ) -> Created:
             with fingerprinted(request, body):
@@ -423,37 +427,27 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
 
     # the vendor's own commands on an account
 
-    def admin_command(path: str, body_type: type[BaseModel], call: Callable[..., None]) -> None:
-        @api.post(path, response_model=Created, tags=["vendor commands"])
-        def command(
-            account_id: UUID,
-            body: body_type,  # type: ignore[valid-type]
-            request: Request,
-            actor: Admin,
-            key: Key = None,
-        ) -> Created:
-            with fingerprinted(request, body):
-                call(account_id, body, actor, key)
-            return Created(id=account_id)
-
-    admin_command(
+    account_command(
         "/accounts/{account_id}/suspension",
         ReasonIn,
         lambda a, b, actor, key: ledger.suspend(a, b.reason, actor=actor, idempotency_key=key),
+        Admin,
     )
-    admin_command(
+    account_command(
         "/accounts/{account_id}/suspension/lifting",
         ReasonIn,
         lambda a, b, actor, key: ledger.lift_suspension(
             a, b.reason, actor=actor, idempotency_key=key
         ),
+        Admin,
     )
-    admin_command(
+    account_command(
         "/accounts/{account_id}/prepaid-credit",
         PrepaidCreditIn,
         lambda a, b, actor, key: ledger.grant_prepaid_credit(
             a, b.amount, b.cancellation_fee, actor=actor, idempotency_key=key
         ),
+        Admin,
     )
 
     # account reads

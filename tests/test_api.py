@@ -56,6 +56,15 @@ def test_every_request_needs_a_valid_token_with_the_scope(client: TestClient) ->
     assert wrong.headers["www-authenticate"] == "Bearer"
     assert client.post("/accounts", json=ACME, headers=FINANCE).status_code == 403
     assert client.get("/ledger", headers=WRITE).status_code == 403
+    vendor_only = "/accounts/00000000-0000-0000-0000-000000000000/suspension"
+    assert (
+        client.post(vendor_only, json={"reason": "terms_violation"}, headers=WRITE).status_code
+        == 403
+    )
+    assert (
+        client.post(vendor_only, json={"reason": "terms_violation"}, headers=ADMIN).status_code
+        == 404
+    )
     assert client.get("/ledger", headers=FINANCE).status_code == 200
     assert client.get("/ledger", headers=ADMIN).status_code == 200
 
