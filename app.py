@@ -848,11 +848,6 @@ class Ledger:
             subject = self.store.aggregate(subject_id)
             assert isinstance(subject, Subject)
             account = self._linked_account(subject)
-            erased = set(account.erased_scopes) if account else set()
-            done = {
-                "billing_records": Scope.BILLING in erased,
-                "account_content": Scope.PROFILE in erased,
-            }
             for item in subject.retention(account):
                 if item.due_on is not None and item.due_on < day:
                     found.append(
@@ -861,7 +856,7 @@ class Ledger:
                             "category": item.category,
                             "due_on": str(item.due_on),
                             "basis": item.basis,
-                            "done": done.get(item.category, subject.erased),
+                            "done": subject.carried_out(item, account),
                         }
                     )
             found.extend(
@@ -1000,10 +995,9 @@ class Ledger:
         repeated = idempotency_key is not None and self._command_record(idempotency_key)
         scopes = account.scopes_erasable_on_request(at) if account and not repeated else []
         if not repeated:  # a repeat must not destroy keys made since the first request
-            self.store.keys.shred(found.id, Scope.SUBJECT, at)
-        for scope in scopes:
-            assert account is not None
-            self.store.keys.shred(account.id, scope, at)
+            self._destroy_keys(found.id, [Scope.SUBJECT], at)
+        if account is not None:
+            self._destroy_keys(account.id, scopes, at)
 
         def carry_out(fresh: Subject, unit: Unit) -> str:
             fresh.erase_on_request(unit.at)
@@ -1178,7 +1172,7 @@ class Ledger:
         if isinstance(found, Subject):
             if found.next_task(self._linked_account(found)) != task:
                 return
-            self.store.keys.shred(found.id, Scope.SUBJECT, task.due_at)
+            self._destroy_keys(found.id, [Scope.SUBJECT], task.due_at)
 
             def erase_subject(unit: Unit) -> None:
                 subject = unit.get(aggregate_id, Subject)
@@ -1188,8 +1182,7 @@ class Ledger:
         else:
             assert isinstance(found, Account)
             scopes = found.scopes_due(task.due_at)
-            for scope in scopes:
-                self.store.keys.shred(found.id, scope, task.due_at)
+            self._destroy_keys(found.id, scopes, task.due_at)
             self._transact(
                 lambda unit: unit.account(aggregate_id).erase_personal_data(
                     scopes, "retention_ended", unit.at
@@ -1198,6 +1191,10 @@ class Ledger:
                 actor=actor,
             )
         self.store.keys.compact()
+
+    def _destroy_keys(self, holder: UUID, scopes: list[Scope], at: datetime) -> None:
+        for scope in scopes:
+            self.store.keys.shred(holder, scope, at)
 
     def next_due(self) -> datetime | None:
         with self._due_lock:

@@ -230,12 +230,11 @@ def _withdraw_consent(ledger: Ledger, names: Names, raw: object) -> None:
     ledger.withdraw_consent(str(args["subject"]), args["purposes"])
 
 
-def _request_erasure(ledger: Ledger, names: Names, raw: object) -> None:
-    ledger.request_erasure(str(_take(_args(raw), "subject")["subject"]))
+def _subject_call(method: str) -> Callable[[Ledger, Names, object], None]:
+    def run(ledger: Ledger, names: Names, raw: object) -> None:
+        getattr(ledger, method)(str(_take(_args(raw), "subject")["subject"]))
 
-
-def _request_access(ledger: Ledger, names: Names, raw: object) -> None:
-    ledger.request_access(str(_take(_args(raw), "subject")["subject"]))
+    return run
 
 
 COMMANDS: dict[str, Callable[[Ledger, Names, object], None]] = {
@@ -265,8 +264,8 @@ COMMANDS: dict[str, Callable[[Ledger, Names, object], None]] = {
     "redeem_code": _redeem_code,
     "give_consent": _give_consent,
     "withdraw_consent": _withdraw_consent,
-    "request_erasure": _request_erasure,
-    "request_access": _request_access,
+    "request_erasure": _subject_call("request_erasure"),
+    "request_access": _subject_call("request_access"),
 }
 
 

@@ -13,7 +13,7 @@ from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 from eventsourcing.utils import get_topic, resolve_topic
 
 from adapters.clock import Clock
-from adapters.keys import EventSealer, KeyStore, MemoryKeyStore, key_store_for
+from adapters.keys import EventSealer, KeyStore, key_store_for
 from domain.model import Aggregate, Event
 from domain.personal import SEALER
 
@@ -35,9 +35,10 @@ class PydanticMapper(Mapper[Any]):
     def __init__(self, transcoder: Transcoder, clock: Clock, **kwargs: Any) -> None:
         super().__init__(transcoder=transcoder, **kwargs)
         self._clock = clock
-        self.keys: KeyStore = MemoryKeyStore()
+        self.keys: KeyStore | None = None  # set by the application once its recorder exists
 
     def _sealer(self, originator_id: Any, version: int) -> dict[str, EventSealer]:
+        assert self.keys is not None, "the mapper was used before it had its key store"
         holder = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
         return {SEALER: EventSealer(self.keys, holder, version, self._clock.now())}
 

@@ -18,6 +18,11 @@ from domain.schedule import Task, TaskKind
 
 CONSENT_YEARS = 5  # GDPR-2: use + 5 years, or 5 years from consent for a non-customer
 REQUEST_DEADLINE_MONTHS = 1  # GDPR-3: one month, GDPR Art. 12(3)
+# which of an account's key scopes hold the data of each retention category
+CATEGORY_SCOPES = {
+    "billing_records": {Scope.BILLING},
+    "account_content": {Scope.PROFILE, Scope.CONTENT},
+}
 
 
 class Purpose(StrEnum):
@@ -330,6 +335,14 @@ class Subject(Aggregate):
             items.append(RetentionItem(category="billing_records", due_on=end, basis="statutory"))
         items.append(_content_item(account))
         return items
+
+    def carried_out(self, item: RetentionItem, account: Account | None) -> bool:
+        """Whether the erasure a retention item falls due for has been done: a consent
+        category with the subject's own data, the others with their account's keys."""
+        scopes = CATEGORY_SCOPES.get(item.category)
+        if scopes is None or account is None:
+            return self.erased
+        return scopes <= set(account.erased_scopes)
 
     def _consent_lapse(self, consent: Consent, account: Account | None) -> datetime | None:
         if consent.withdrawn_at is not None:
