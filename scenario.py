@@ -131,7 +131,7 @@ def _open_account(ledger: Ledger, names: Names, raw: object) -> None:
         "plan",
         "cycle",
         "seats",
-        optional=("trial_days", "region"),
+        optional=("trial_days", "region", "language"),
     )
     name = str(args["account"])
     if name in names.accounts:
@@ -150,6 +150,7 @@ def _open_account(ledger: Ledger, names: Names, raw: object) -> None:
         seats=args["seats"],
         trial_days=args.get("trial_days"),
         region=args.get("region"),
+        language=args.get("language", "en"),
     )
 
 
@@ -244,6 +245,7 @@ COMMANDS: dict[str, Callable[[Ledger, Names, object], None]] = {
         "set_billing_details", "name", "company", optional=("email", "address")
     ),
     "set_vat_id": _account_call("set_vat_id", "vat_id"),
+    "choose_language": _account_call("choose_language", "language"),
     "add_seats": _account_call("add_seats", "count"),
     "remove_seats": _account_call("remove_seats", "count"),
     "change_plan": _account_call("change_plan", "plan"),

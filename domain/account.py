@@ -21,6 +21,7 @@ from domain.invoicing import (
     BillingDetails,
     Invoice,
     InvoiceStatus,
+    Language,
     Notification,
     NotificationKind,
     Payment,
@@ -150,6 +151,14 @@ def check_country(country: str, field: str = "country") -> str:
     return country
 
 
+def check_language(language: str) -> Language:
+    try:
+        return Language(language)
+    except ValueError:
+        choices = ", ".join(member.value for member in Language)
+        raise invalid("language", f"must be one of {choices}") from None
+
+
 def check_count(count: int) -> int:
     if (
         not isinstance(count, int)
@@ -199,6 +208,7 @@ class Account(Aggregate):
     lifetime_periods_billed: int = 0
     lifetime_pending: list[LifetimePeriod] = []
     erased_scopes: list[Scope] = []
+    language: Language = Language.EN
 
     # ---------------------------------------------------------------- events
 
@@ -219,6 +229,8 @@ class Account(Aggregate):
             super().apply(account)
 
     class Opened(ByPeople):
+        class_version = 2  # v2: the owner's language
+
         slug: str
         owner: Annotated[Person | None, Personal(Scope.PROFILE)]
         company: str
@@ -231,9 +243,16 @@ class Account(Aggregate):
         status: AccountStatus
         trial_ends_at: datetime | None
         free: bool
+        language: Language
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            """Accounts opened before languages existed were written to in English."""
+            state["language"] = Language.EN.value
 
         def change(self, account: Account) -> None:
             account.slug = self.slug
+            account.language = self.language
             account.owner = self.owner
             account.company = self.company
             account.country = self.country
@@ -301,6 +320,12 @@ class Account(Aggregate):
 
         def change(self, account: Account) -> None:
             account.vat_id = self.vat_id
+
+    class LanguageChosen(ByPeople):
+        language: Language
+
+        def change(self, account: Account) -> None:
+            account.language = self.language
 
     class ActivityRecorded(ByPeople):
         pass
@@ -618,6 +643,7 @@ class Account(Aggregate):
         slug: str,
         terms: Terms,
         actor: str | None = None,
+        language: str = Language.EN,
     ) -> Account:
         """TRIAL-1: paid plans start a trial of up to 14 days; the free plan has none.
         ACC-2: the owner holds the first seat."""
@@ -645,6 +671,7 @@ class Account(Aggregate):
             trial_ends_at=None if free else at + days * DAY,
             free=free,
             terms=terms,
+            language=check_language(language),
         )
 
     @classmethod
@@ -830,6 +857,11 @@ class Account(Aggregate):
         """INV-5: a valid VAT ID for the account's country; it changes no issued invoice."""
         self.check_not_closed()
         self.trigger(self.VatIdSet, at, vat_id=check_vat_id(vat_id, self.country))
+
+    def choose_language(self, language: str, at: datetime) -> None:
+        """The owner's e-mails are written in this language from now on."""
+        self.check_not_closed()
+        self.trigger(self.LanguageChosen, at, language=check_language(language))
 
     def record_activity(self, at: datetime) -> None:
         """IDLE-1: recorded agent activity."""
@@ -1252,6 +1284,7 @@ class Account(Aggregate):
             trial_ends_at=None,
             free=False,
             terms=terms,
+            language=Language.EN,
         )
         account.trigger(cls.CodeRedeemed, at, code=code, plan=plan)
         return account

@@ -160,6 +160,17 @@ class NotificationKind(StrEnum):
     ACCOUNT_DELETED = "account_deleted"
 
 
+class Language(StrEnum):
+    """What an owner's e-mails are written in: English and the languages the Terms exist in
+    (seeds/: Polish, Bulgarian, Dutch, Slovenian). English unless the account chose another."""
+
+    EN = "en"
+    PL = "pl"
+    BG = "bg"
+    NL = "nl"
+    SL = "sl"
+
+
 class Notification(BaseModel):
     """A message the owner is sent; recorded as a fact, delivered by the outbox."""
 
