@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import smtplib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,9 +23,11 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
 
 from adapters.clock import Clock, SystemClock
 from adapters.gateway import PaymentGateway, SandboxGateway
+from adapters.mail import Claimed, Delivery, Mailer, Outbox, describe, message, permanent, render
 from adapters.store import EventStoreApp
 from domain.account import (
     Account,
@@ -58,6 +61,8 @@ RETRY_BACKOFF_BASE_S = 0.002  # first retry waits up to 2 ms, doubling each time
 RETRY_BACKOFF_CAP_S = 0.1
 MAX_SLUG_SUFFIX = 1000  # ACC-1: acme, acme-2, ... acme-1001
 DUE_BATCH_MAX = 100_000  # tasks one run_due call carries out at most
+NOTIFICATION_PAGE = 500  # log entries the mail outbox reads at a time
+NOTIFIED_TOPIC = get_topic(Account.OwnerNotified)
 
 T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
@@ -143,6 +148,8 @@ class Ledger:
         self.store = EventStoreApp(self.settings.store, self.clock)
         self.due = DueIndex(self.store)
         self._due_lock = threading.Lock()
+        self.outbox = Outbox(getattr(self.store.recorder, "datastore", None))
+        self._mail_lock = threading.Lock()
 
     def close(self) -> None:
         self.store.close()
@@ -245,6 +252,7 @@ class Ledger:
         seats: int,
         trial_days: int | None = None,
         region: str | None = None,
+        language: str = "en",
         actor: str | None = None,
         idempotency_key: str | None = None,
     ) -> UUID:
@@ -271,6 +279,7 @@ class Ledger:
                     slug=slug,
                     terms=unit.terms,
                     actor=actor,
+                    language=language,
                 ),
             ).id
 
@@ -281,6 +290,7 @@ class Ledger:
             "plan": plan,
             "cycle": cycle,
             "seats": seats,
+            "language": language,
         }
         return self._transact_for_account(work, actor, idempotency_key, request)
 
@@ -433,6 +443,22 @@ class Ledger:
             actor=actor,
             idempotency_key=idempotency_key,
             request={"command": "set_vat_id", "vat_id": vat_id},
+        )
+
+    def choose_language(
+        self,
+        account_id: UUID,
+        language: str,
+        *,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        self._account_command(
+            account_id,
+            lambda account, unit: account.choose_language(language, unit.at),
+            actor=actor,
+            idempotency_key=idempotency_key,
+            request={"command": "choose_language", "language": language},
         )
 
     def record_activity(
@@ -1196,6 +1222,70 @@ class Ledger:
         for scope in scopes:
             self.store.keys.shred(holder, scope, at)
 
+    # ------------------------------------------------------------ mail
+
+    def deliver_mail(self, mailer: Mailer) -> dict[str, int]:
+        """Sends every notification due for delivery, each once: how many ended in each
+        state. A failed attempt is retried later with backoff (adapters/mail.py)."""
+        counts: dict[str, int] = {}
+        with self._mail_lock:
+            self._follow_notifications()
+            now = self.now()
+            self.outbox.expire_claims(now)
+            while claimed := self.outbox.claim(now):
+                for row in claimed:
+                    state, error = self._send(row, mailer)
+                    state = self.outbox.settle(row, state, self.now(), error)
+                    counts[state.value] = counts.get(state.value, 0) + 1
+        return counts
+
+    def _follow_notifications(self) -> None:
+        position = self.outbox.position()
+        while True:
+            page = self.store.recorder.select_notifications(
+                start=position,
+                limit=NOTIFICATION_PAGE,
+                topics=[NOTIFIED_TOPIC],
+                inclusive_of_start=False,
+            )
+            if not page:
+                return
+            found = []
+            for stored in page:
+                event = self.store.event(stored)
+                assert isinstance(event, Account.OwnerNotified)
+                found.append((stored.id, event.originator_id, event.notification))
+            position = page[-1].id
+            self.outbox.record(found, position)
+
+    def _send(self, row: Claimed, mailer: Mailer) -> tuple[Delivery, str | None]:
+        account = self.load(row.account_id)
+        notification = next((n for n in account.notifications if n.id == row.notification_id), None)
+        if notification is None or notification.to is None:
+            return Delivery.UNDELIVERABLE, None
+        mail = message(
+            render(account, notification),
+            to=notification.to,
+            sender=self.settings.mail_from,
+            notification_id=notification.id,
+            at=self.now(),
+        )
+        try:
+            mailer.send(mail)
+        except (smtplib.SMTPException, OSError) as error:
+            return (Delivery.FAILED if permanent(error) else Delivery.PENDING), describe(error)
+        return Delivery.SENT, None
+
+    def mail_outbox(self) -> list[dict[str, Any]]:
+        """Every notification's delivery state (ids only, no addresses)."""
+        with self._mail_lock:
+            self._follow_notifications()
+        return self.outbox.rows()
+
+    def release_mail(self, notification_id: UUID) -> bool:
+        """An operator confirms an uncertain or failed e-mail never arrived: send it again."""
+        return self.outbox.release(notification_id, self.now())
+
     def next_due(self) -> datetime | None:
         with self._due_lock:
             self.due.catch_up()
@@ -1237,6 +1327,7 @@ class Ledger:
             "slug": a.slug,
             "currency": a.currency,
             "country": a.country,
+            "language": a.language.value,
             "cancellation_effective_at": _instant(a.cancellation_effective_at),
         }
 

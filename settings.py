@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, SecretStr, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.policy import DEFAULT_LTD_REDEEM_DEADLINE
@@ -41,6 +42,15 @@ class Settings(BaseSettings):
     catalog_file: Path | None = None  # BILL-1: a JSON catalog replacing the default
     # the API's bearer tokens, as JSON: {"helpdesk": {"secret": "...", "scopes": ["write"]}}
     api_tokens: dict[str, ApiToken] = {}
+    # the scheduler: how often it looks for due work and undelivered e-mail
+    scheduler_every_seconds: int = Field(60, ge=1)
+    # mail delivery over SMTP; with no host, e-mails wait in the outbox
+    smtp_host: str | None = None
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    mail_from: str = "billing@seatledger.invalid"
 
     @field_validator("seller_country", "business_calendar")
     @classmethod
