@@ -9,6 +9,8 @@ the first response and records nothing, the same key with another body is refuse
 import hashlib
 import hmac
 import json
+import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -49,6 +51,22 @@ STATUS = {
 }
 
 
+SUBJECT_PATH = re.compile(r"(/subjects/)[^/?\s]+")
+
+
+class RedactSubjects(logging.Filter):
+    """Access logs show `/subjects/{subject}` without the subject's key, which can be an
+    e-mail address (personal data never reaches logs)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                SUBJECT_PATH.sub(r"\1-", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
+
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
@@ -84,6 +102,11 @@ class OpenAccountIn(Body):
     seats: int
     trial_days: int | None = None
     region: str | None = None
+    language: str = Field("en", description="the owner's e-mails: en, pl, bg, nl or sl")
+
+
+class LanguageIn(Body):
+    language: str
 
 
 class CountIn(Body):
@@ -298,6 +321,7 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
                 seats=body.seats,
                 trial_days=body.trial_days,
                 region=body.region,
+                language=body.language,
                 actor=actor,
                 idempotency_key=key,
             )
@@ -387,6 +411,13 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
         "/accounts/{account_id}/vat-id",
         VatIdIn,
         lambda a, b, actor, key: ledger.set_vat_id(a, b.vat_id, actor=actor, idempotency_key=key),
+    )
+    account_command(
+        "/accounts/{account_id}/language",
+        LanguageIn,
+        lambda a, b, actor, key: ledger.choose_language(
+            a, b.language, actor=actor, idempotency_key=key
+        ),
     )
     account_command(
         "/accounts/{account_id}/activity",

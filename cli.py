@@ -1,32 +1,41 @@
-"""The command line: `seatledger scenario run`, `demo`, `serve`, `subject export`."""
+"""The command line: `seatledger scenario run`, `demo`, `serve`, `scheduler`, `mail`,
+`subject export`."""
 
 from __future__ import annotations
 
 import json
+import logging
 import random
+import secrets
+import signal
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
+from uuid import UUID
 
 import typer
 import uvicorn
+from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
 from adapters.clock import SimulatedClock
-from api import create_app
+from api import RedactSubjects, create_app
 from app import Ledger
 from domain.errors import DomainError
 from scenario import run_file, scenario_files
-from scheduler import start_scheduler
-from settings import Settings
+from scheduler import Scheduler, mailer_from
+from settings import ApiToken, Permission, Settings
 
 app = typer.Typer(no_args_is_help=True, help="seatledger: an event-sourced subscription ledger")
 scenario_app = typer.Typer(no_args_is_help=True, help="Acceptance stories in YAML (SCENARIOS.md)")
 app.add_typer(scenario_app, name="scenario")
 subject_app = typer.Typer(no_args_is_help=True, help="Data subjects (GDPR)")
 app.add_typer(subject_app, name="subject")
+mail_app = typer.Typer(no_args_is_help=True, help="The owners' e-mails")
+app.add_typer(mail_app, name="mail")
 console = Console()
 
 
@@ -61,9 +70,7 @@ def demo(
     seed: Annotated[int, typer.Option()] = 7,
 ) -> None:
     """A few accounts living through a simulated year, through the Ledger's commands."""
-    settings = Settings(store=store) if store else Settings()
-    if settings.store.startswith("sqlite:///"):
-        Path(settings.store[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    settings = _settings(store)
     start = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(
         days=400
     )
@@ -124,29 +131,113 @@ def demo(
     ledger.close()
 
 
+def _settings(store: str | None) -> Settings:
+    settings = Settings(store=store) if store else Settings()
+    if settings.store.startswith("sqlite:///"):
+        Path(settings.store[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
 @app.command()
 def serve(
     store: Annotated[str | None, typer.Option(help="the store; default SEATLEDGER_STORE")] = None,
     host: Annotated[str, typer.Option(help="listen address")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535)] = 8000,
-    scheduler: Annotated[bool, typer.Option(help="also run the due work every minute")] = True,
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    scheduler: Annotated[bool, typer.Option(help="also run the due work and mail")] = True,
+    every: Annotated[int | None, typer.Option(min=1, help="seconds between scheduler runs")] = None,
 ) -> None:
-    """Serves the internal HTTP API (tokens from SEATLEDGER_API_TOKENS) and, unless told
-    not to, the scheduler."""
-    settings = Settings(store=store) if store else Settings()
-    if settings.store.startswith("sqlite:///"):
-        Path(settings.store[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-    if not settings.api_tokens:
-        typer.echo("no API tokens: set SEATLEDGER_API_TOKENS", err=True)
-        raise typer.Exit(2)
+    """Serves the internal HTTP API and, unless told not to, the scheduler (due work and
+    mail delivery; SMTP from SEATLEDGER_SMTP_*). Tokens come from SEATLEDGER_API_TOKENS;
+    with none configured, one token with every scope is made for this run and printed."""
+    settings = _settings(store)
+    tokens = settings.api_tokens
+    made = None
+    if not tokens:
+        made = secrets.token_urlsafe(32)
+        tokens = {"local": ApiToken(secret=SecretStr(made), scopes=list(Permission))}
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     ledger = Ledger(settings)
-    running = start_scheduler(ledger) if scheduler else None
+    running = (
+        Scheduler(ledger, every_seconds=every, mailer=mailer_from(settings)).start()
+        if scheduler
+        else None
+    )
+    config = uvicorn.Config(create_app(ledger, tokens), host=host, port=port)
+    logging.getLogger("uvicorn.access").addFilter(RedactSubjects())
+    url = f"http://{host}:{port}"
+    console.print(f"seatledger API on {url} (OpenAPI: {url}/docs), store {settings.store}")
+    if made is not None:
+        console.print(f"token for this run (every scope): {made}")
+        console.print(
+            f"try: curl -s -H 'Authorization: Bearer {made}' {url}/accounts", soft_wrap=True
+        )
+    else:
+        console.print(f"tokens from SEATLEDGER_API_TOKENS: {', '.join(sorted(tokens))}")
+    if settings.smtp_host is None:
+        console.print("no SEATLEDGER_SMTP_HOST: e-mails wait in the outbox")
     try:
-        uvicorn.run(create_app(ledger, settings.api_tokens), host=host, port=port)
+        uvicorn.Server(config).run()
     finally:
         if running is not None:
-            running.shutdown()
+            running.stop()
         ledger.close()
+
+
+@app.command("scheduler")
+def run_scheduler(
+    store: Annotated[str | None, typer.Option(help="the store; default SEATLEDGER_STORE")] = None,
+    every: Annotated[int | None, typer.Option(min=1, help="seconds between runs")] = None,
+) -> None:
+    """Runs only the scheduler (due work and mail delivery) until stopped. Start as many as
+    you like: one is active per database, the others wait to take over."""
+    settings = _settings(store)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    ledger = Ledger(settings)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    running = Scheduler(ledger, every_seconds=every, mailer=mailer_from(settings)).start()
+    try:
+        stop.wait()
+    finally:
+        running.stop()
+        ledger.close()
+
+
+@mail_app.command("outbox")
+def mail_outbox(
+    store: Annotated[str | None, typer.Option(help="the store; default SEATLEDGER_STORE")] = None,
+) -> None:
+    """Every notification's delivery state."""
+    ledger = Ledger(_settings(store))
+    try:
+        rows = ledger.mail_outbox()
+    finally:
+        ledger.close()
+    table = Table(title=f"mail outbox: {len(rows)} notifications")
+    names = ("notification", "kind", "state", "attempts", "next_attempt_at", "last_error")
+    for name in names:
+        table.add_column(name)
+    for row in rows:
+        table.add_row(*(str(row[name] or "") for name in names))
+    console.print(table)
+
+
+@mail_app.command("release")
+def mail_release(
+    notification: Annotated[str, typer.Argument(help="the notification id")],
+    store: Annotated[str | None, typer.Option(help="the store; default SEATLEDGER_STORE")] = None,
+) -> None:
+    """Sends an uncertain or failed e-mail again, once you know it did not arrive."""
+    ledger = Ledger(_settings(store))
+    try:
+        released = ledger.release_mail(UUID(notification))
+    finally:
+        ledger.close()
+    if not released:
+        typer.echo("no uncertain or failed e-mail with that id", err=True)
+        raise typer.Exit(2)
+    typer.echo("released: it goes out on the scheduler's next run")
 
 
 @subject_app.command("export")

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx2
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from adapters.clock import SimulatedClock
@@ -18,10 +16,10 @@ from api import create_app
 from app import Ledger
 from settings import ApiToken, Permission
 from tests.helpers import at, event_count
+from tests.serving import serving
 
 HTTP_THREADS = 16
 CHANGES_PER_THREAD = 5
-STARTUP_POLLS = 500  # x 10 ms
 
 TOKENS = {
     "helpdesk": ApiToken(secret="helpdesk-secret", scopes=[Permission.WRITE]),
@@ -137,21 +135,9 @@ def test_lists_are_paginated_and_the_openapi_document_is_served(client: TestClie
 
 @pytest.fixture
 def served(ledger: Ledger, clock: SimulatedClock) -> Iterator[str]:
-    """The real server (uvicorn) on a free loopback port, in a thread of this process."""
     at(ledger, clock, "2025-01-10T00:00:00Z")
-    config = uvicorn.Config(create_app(ledger, TOKENS), host="127.0.0.1", port=0, log_level="error")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(STARTUP_POLLS):
-        if server.started:
-            break
-        time.sleep(0.01)
-    assert server.started, "the server did not start"
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(ledger, TOKENS)) as url:
+        yield url
 
 
 def test_concurrent_seat_changes_over_http_lose_no_update(served: str) -> None:
