@@ -12,10 +12,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## The product's main job on the embedded SQLite store under ./var/
+## The service (HTTP API + scheduler) on the embedded SQLite store under ./var/
 run: $(STAMP)
 	mkdir -p var
-	$(BIN)/seatledger demo --store sqlite:///var/seatledger.db
+	$(BIN)/seatledger serve --store sqlite:///var/seatledger.db
 
 ## Every test, on SQLite and on PostgreSQL, plus lint and type checks
 test: $(STAMP) lint typecheck

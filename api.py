@@ -72,6 +72,24 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
+class Problem(BaseModel):
+    """RFC 9457 problem details, with SCENARIOS.md's error code and the field at fault."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    code: str | None = None
+    field: str | None = None
+
+
+def problem_response(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM: {"schema": Problem.model_json_schema()}},
+    }
+
+
 # ------------------------------------------------------------------ request bodies
 
 
@@ -214,9 +232,11 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
         version="1",
         description=__doc__,
         responses={
-            401: {"description": "no valid bearer token"},
-            403: {"description": "the token lacks the scope"},
-            422: {"description": "refused: a problem document with the error code"},
+            401: problem_response("no valid bearer token"),
+            403: problem_response("the token lacks the scope"),
+            404: problem_response("no such account, subject or code"),
+            409: problem_response("refused in the account's state (closed, window passed, ...)"),
+            422: problem_response("refused: invalid input, with the error code and field"),
         },
     )
     digests = {
@@ -619,6 +639,19 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
         before: date, actor: Admin, limit: Limit = PAGE_LIMIT_DEFAULT, cursor: Cursor = None
     ) -> Page:
         return page(ledger.falls_due(before), limit, cursor)
+
+    # ---------------------------------------------------------------- mail
+
+    @api.get("/mail/outbox", response_model=Page, tags=["mail"])
+    def mail_outbox(actor: Admin, limit: Limit = PAGE_LIMIT_DEFAULT, cursor: Cursor = None) -> Page:
+        """Every notification's delivery state (ids and states; no addresses)."""
+        return page(ledger.mail_outbox(), limit, cursor)
+
+    @api.post("/mail/{notification_id}/release", status_code=204, tags=["mail"])
+    def release_mail(notification_id: UUID, actor: Admin) -> None:
+        """Sends an uncertain or failed e-mail again, once you know it did not arrive."""
+        if not ledger.release_mail(notification_id):
+            raise HTTPException(404, "no uncertain or failed e-mail with that id")
 
     # ---------------------------------------------------------------- finance
 

@@ -3,6 +3,9 @@ the account's language, once each, with retries and backoff on failure."""
 
 from __future__ import annotations
 
+import json
+import logging
+import sqlite3
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -13,6 +16,7 @@ import pytest
 from adapters.clock import SimulatedClock
 from adapters.gateway import SandboxGateway
 from adapters.mail import RETRY_DELAYS, SEND_LEASE, SmtpMailer, render
+from api import RedactSubjects
 from app import Ledger
 from domain.errors import DomainError
 from domain.invoicing import Language, Notification, NotificationKind
@@ -235,3 +239,43 @@ def test_racing_senders_send_each_e_mail_once(
     assert set(states(first)) == {"sent"}
     for ledger in ledgers:
         ledger.close()
+
+
+def test_accounts_opened_before_languages_existed_are_written_to_in_english(
+    sqlite_store: str, clock: SimulatedClock
+) -> None:
+    """Opened v1 had no language: its stored form is upcast, never rewritten."""
+    ledger = Ledger(Settings(store=sqlite_store), clock=clock)
+    account = open_account(ledger, language="bg")
+    ledger.close()
+    path = sqlite_store[len("sqlite:///") :]
+    with sqlite3.connect(path) as conn:
+        [(state,)] = conn.execute(
+            "SELECT state FROM stored_events WHERE originator_id = ? AND originator_version = 1",
+            (account.hex,),
+        ).fetchall()
+        v1 = json.loads(state)
+        assert (v1.pop("class_version"), v1.pop("language")) == (2, "bg")
+        conn.execute(
+            "UPDATE stored_events SET state = ? WHERE originator_id = ? AND originator_version = 1",
+            (json.dumps(v1).encode(), account.hex),
+        )
+    reopened = Ledger(Settings(store=sqlite_store), clock=clock)
+    try:
+        assert reopened.account(account)["language"] == "en"
+    finally:
+        reopened.close()
+
+
+def test_access_logs_do_not_show_subject_keys() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/subjects/ada%40acme.example/retention?x=1", "1.1", 200),
+        None,
+    )
+    assert RedactSubjects().filter(record)
+    assert record.getMessage() == '127.0.0.1:5000 - "GET /subjects/-/retention?x=1 HTTP/1.1" 200'

@@ -35,9 +35,7 @@ def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
 
 
 @pytest.fixture
-def service(
-    ledger: Ledger, clock: SimulatedClock
-) -> Iterator[tuple[httpx2.Client, SmtpServer]]:
+def service(ledger: Ledger, clock: SimulatedClock) -> Iterator[tuple[httpx2.Client, SmtpServer]]:
     clock.set(utc("2025-03-03T09:00:00Z"))
     with SmtpServer() as smtp:
         mailer = SmtpMailer("127.0.0.1", smtp.port, security="none")
