@@ -1157,9 +1157,17 @@ class Ledger:
 
     # ------------------------------------------------------------ due work
 
-    def run_due(self, until: datetime | None = None, *, actor: str | None = "scheduler") -> int:
+    def run_due(
+        self,
+        until: datetime | None = None,
+        *,
+        actor: str | None = "scheduler",
+        mailer: Mailer | None = None,
+    ) -> int:
         """Runs every piece of scheduled work due up to `until`, each at its own due instant,
-        in TIME-3's order. Idempotent: work already done is not found due again."""
+        in TIME-3's order. Idempotent: work already done is not found due again. With a
+        mailer, the e-mails waiting are handed over before any personal data is erased, so
+        an owner still hears that the account was deleted."""
         until = check_utc(until or self.now())
         done = 0
         with self._due_lock:
@@ -1172,6 +1180,8 @@ class Ledger:
                 account_id, task = found
                 assert task.key not in seen, f"task {task.key} came due twice in one run"
                 seen.add(task.key)
+                if task.kind is TaskKind.ERASURE and mailer is not None:
+                    self.deliver_mail(mailer)
                 self._run_task(account_id, task, actor)
                 done += 1
         return done

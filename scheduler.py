@@ -241,7 +241,7 @@ class Scheduler:
         if not self._lock.still_held():
             log.warning("scheduler lost its lock; standing by")
             return
-        done = self.ledger.run_due()
+        done = self.ledger.run_due(mailer=self.mailer)
         sent = self.ledger.deliver_mail(self.mailer) if self.mailer is not None else {}
         self.runs += 1
         log.info("due work done: %d tasks; mail: %s", done, sent or "none")
@@ -267,7 +267,9 @@ class Scheduler:
             id=JOB_ID,
             args=[self._name],
             replace_existing=True,
-            next_run_time=datetime.now(UTC),  # catch up at once
+            # APScheduler fires on the wall clock; what is due is decided on the ledger's
+            # clock. The first run is now: the catch-up after downtime.
+            next_run_time=datetime.now(UTC),
             coalesce=True,
             max_instances=1,
             misfire_grace_time=None,

@@ -21,6 +21,7 @@ from app import Ledger
 from domain.errors import DomainError
 from domain.invoicing import Language, Notification, NotificationKind
 from settings import Settings
+from tests.conftest import utc
 from tests.helpers import at, open_account
 from tests.smtp import SmtpServer
 
@@ -199,6 +200,22 @@ def test_an_erased_address_is_undeliverable(
     result = ledger.deliver_mail(mailer(smtp))
     assert result == {"undeliverable": len(ledger.notifications(account))}
     assert smtp.inbox.received() == []
+
+
+def test_the_owner_hears_of_the_deletion_before_the_address_is_erased(
+    ledger: Ledger, clock: SimulatedClock, smtp: SmtpServer
+) -> None:
+    """CANCEL-3 deletes the account and GDPR-4 erases its profile at the same instant; the
+    scheduler hands the waiting e-mails over first."""
+    account = paid_account(ledger, clock)
+    ledger.cancel(account, "email")
+    clock.set(utc("2019-04-01T00:00:00Z"))
+    ledger.run_due(mailer=mailer(smtp))
+    assert ledger.account(account)["status"] == "deleted"
+    assert ledger.notifications(account)[-1]["to"] is None  # erased after
+    subjects = [mail["Subject"] for mail in smtp.inbox.received()]
+    assert subjects[-2:] == ["Your cancellation is confirmed", "Your account has been deleted"]
+    assert ledger.deliver_mail(mailer(smtp)) == {}
 
 
 def test_the_outbox_holds_no_personal_data(
