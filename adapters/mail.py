@@ -15,13 +15,14 @@ from __future__ import annotations
 import smtplib
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from enum import StrEnum
+from functools import partial
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -183,33 +184,6 @@ def stamp(at: datetime) -> str:
     return at.astimezone(UTC).strftime(STAMP)
 
 
-class _Database(Protocol):
-    marker: str
-
-    def transaction(self) -> AbstractContextManager[Any]: ...
-
-
-class _SQLite:
-    marker = "?"
-
-    def __init__(self, datastore: SQLiteDatastore) -> None:
-        self._datastore = datastore
-
-    def transaction(self) -> AbstractContextManager[Any]:
-        return self._datastore.transaction(commit=True)
-
-
-class _Postgres:
-    marker = "%s"
-
-    def __init__(self, datastore: PostgresDatastore) -> None:
-        self._datastore = datastore
-        self.schema = datastore.schema
-
-    def transaction(self) -> AbstractContextManager[Any]:
-        return self._datastore.transaction(commit=True)
-
-
 class _Memory:
     """For the in-memory event store: the outbox lives as long as the process."""
 
@@ -241,16 +215,16 @@ class Outbox:
     """Delivery state of every notification, in the event store's own database."""
 
     def __init__(self, datastore: object) -> None:
-        if isinstance(datastore, SQLiteDatastore):
-            self._db: _Database = _SQLite(datastore)
-        elif isinstance(datastore, PostgresDatastore):
-            self._db = _Postgres(datastore)
+        self._marker = "%s" if isinstance(datastore, PostgresDatastore) else "?"
+        self._transaction: Callable[[], AbstractContextManager[Any]]
+        if isinstance(datastore, SQLiteDatastore | PostgresDatastore):
+            self._transaction = partial(datastore.transaction, commit=True)
         else:
-            self._db = _Memory()
-        prefix = f'"{self._db.schema}".' if isinstance(self._db, _Postgres) else ""
+            self._transaction = _Memory().transaction
+        prefix = f'"{datastore.schema}".' if isinstance(datastore, PostgresDatastore) else ""
         self._table = prefix + TABLE
         self._tracking = prefix + TRACKING_TABLE
-        with self._db.transaction() as c:
+        with self._transaction() as c:
             c.execute(
                 f"CREATE TABLE IF NOT EXISTS {self._table} (notification_id TEXT PRIMARY KEY, "
                 "account_id TEXT NOT NULL, kind TEXT NOT NULL, position BIGINT NOT NULL, "
@@ -266,10 +240,10 @@ class Outbox:
             )
 
     def _sql(self, text: str) -> str:
-        return text.replace("%s", self._db.marker)
+        return text.replace("%s", self._marker)
 
     def position(self) -> int:
-        with self._db.transaction() as c:
+        with self._transaction() as c:
             c.execute(
                 self._sql(f"SELECT position FROM {self._tracking} WHERE follower = %s"), (FOLLOWER,)
             )
@@ -279,7 +253,7 @@ class Outbox:
     def record(self, found: list[tuple[int, UUID, Notification]], position: int) -> None:
         """New notifications read from the log up to `position`, in one transaction with the
         position itself: a crash re-reads them, and a row is never made twice."""
-        with self._db.transaction() as c:
+        with self._transaction() as c:
             for at_position, account_id, notification in found:
                 c.execute(
                     self._sql(
@@ -308,7 +282,7 @@ class Outbox:
     def claim(self, now: datetime, limit: int = CLAIM_BATCH) -> list[Claimed]:
         """Takes pending rows that are due, oldest first; a row is claimed once only, even by
         racing processes (the state is checked again by the UPDATE itself)."""
-        with self._db.transaction() as c:
+        with self._transaction() as c:
             c.execute(
                 self._sql(
                     f"UPDATE {self._table} SET state = %s, attempts = attempts + 1, "
@@ -340,7 +314,7 @@ class Outbox:
                 state = Delivery.FAILED
             else:
                 next_attempt = now + RETRY_DELAYS[claimed.attempts - 1]
-        with self._db.transaction() as c:
+        with self._transaction() as c:
             c.execute(
                 self._sql(
                     f"UPDATE {self._table} SET state = %s, next_attempt_at = %s, sent_at = %s, "
@@ -359,7 +333,7 @@ class Outbox:
 
     def expire_claims(self, now: datetime) -> int:
         """Claims older than the lease belonged to a process that died mid-send."""
-        with self._db.transaction() as c:
+        with self._transaction() as c:
             c.execute(
                 self._sql(
                     f"UPDATE {self._table} SET state = %s WHERE state = %s AND claimed_at < %s "
@@ -371,7 +345,7 @@ class Outbox:
 
     def release(self, notification_id: UUID, now: datetime) -> bool:
         """An operator's decision that an uncertain or failed e-mail did not arrive."""
-        with self._db.transaction() as c:
+        with self._transaction() as c:
             c.execute(
                 self._sql(
                     f"UPDATE {self._table} SET state = %s, next_attempt_at = %s, attempts = 0 "
@@ -389,7 +363,7 @@ class Outbox:
 
     def rows(self) -> list[dict[str, Any]]:
         """Every delivery row, in log order (ids and states only: no personal data)."""
-        with self._db.transaction() as c:
+        with self._transaction() as c:
             c.execute(
                 f"SELECT notification_id, account_id, kind, state, attempts, next_attempt_at, "
                 f"sent_at, last_error FROM {self._table} ORDER BY position"

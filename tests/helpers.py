@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from adapters.clock import SimulatedClock
 from app import Ledger
 from tests.conftest import utc
+
+T = TypeVar("T")
 
 
 def at(ledger: Ledger, clock: SimulatedClock, instant: str) -> datetime:
@@ -51,3 +55,19 @@ def kinds(ledger: Ledger, account_id: UUID) -> list[str]:
 
 def event_count(ledger: Ledger) -> int:
     return sum(1 for _ in ledger.events())
+
+
+def eventually(check: Callable[[], T], timeout: float = 30.0) -> T:
+    """Polls `check` until it answers something truthy (which it returns), for work another
+    thread or process is doing."""
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+    return found
+
+
+def pg_schema(store: str) -> tuple[str, str]:
+    """A PostgreSQL store URL's database URL and schema."""
+    database, _, query = store.partition("?")
+    return database, query.split("schema=")[1].split("&")[0]

@@ -10,7 +10,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -26,19 +25,12 @@ from domain.account import Account
 from scheduler import JOB_ID, JOB_TABLE, LOCK_POLL_SECONDS, Scheduler
 from settings import Settings
 from tests.conftest import utc
-from tests.helpers import open_account
+from tests.helpers import eventually, open_account, pg_schema
 
 REPO = Path(__file__).resolve().parent.parent
 ACCOUNTS = 40
 RENEWALS_EACH = 2
 INVOICE_TOPIC = get_topic(Account.InvoiceIssued)
-
-
-def eventually(check: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_one_scheduler_is_active_per_database_and_another_takes_over(
@@ -72,8 +64,7 @@ def test_the_job_is_kept_in_the_same_database(store: str, clock: SimulatedClock)
             with sqlite3.connect(path) as conn:
                 rows = conn.execute(f"SELECT id FROM {JOB_TABLE}").fetchall()
         else:
-            database, _, query = store.partition("?")
-            schema = query.split("schema=")[1].split("&")[0]
+            database, schema = pg_schema(store)
             with psycopg.connect(database) as conn:
                 rows = conn.execute(f'SELECT id FROM "{schema}".{JOB_TABLE}').fetchall()
         assert rows == [(JOB_ID,)]
@@ -121,8 +112,7 @@ def prepare(store: str, start: datetime) -> None:
 
 
 def invoices_in(store: str) -> int:
-    database, _, query = store.partition("?")
-    schema = query.split("schema=")[1].split("&")[0]
+    database, schema = pg_schema(store)
     with psycopg.connect(database) as conn:
         row = conn.execute(
             f'SELECT count(*) FROM "{schema}".seatledger_events WHERE topic = %s',
@@ -191,7 +181,7 @@ def test_a_scheduler_killed_mid_run_and_restarted_charges_nobody_twice(
 ) -> None:
     # a second schema in the same database for the uninterrupted run
     twin = pg_store.replace("schema=", "schema=twin_")
-    twin_schema = twin.split("schema=")[1].split("&")[0]
+    _, twin_schema = pg_schema(twin)
     with psycopg.connect(pg_database, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{twin_schema}"')
     try:

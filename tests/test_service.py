@@ -5,7 +5,7 @@ e-mails are read back from the SMTP server."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -19,19 +19,12 @@ from app import Ledger
 from scheduler import Scheduler
 from settings import ApiToken, Permission
 from tests.conftest import utc
+from tests.helpers import eventually
 from tests.serving import serving
 from tests.smtp import SmtpServer
 
 TOKENS = {"helpdesk": ApiToken(secret="e2e-helpdesk", scopes=[Permission.WRITE])}
 HEADERS = {"Authorization": "Bearer e2e-helpdesk"}
-
-
-def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-    return found
 
 
 @pytest.fixture
