@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
@@ -53,7 +53,8 @@ from domain.residency import SubprocessorList
 from domain.schedule import Task, TaskKind
 from domain.subjects import Purpose, Right, Subject
 from projections.due import DueIndex
-from projections.postings import trial_balance
+from projections.finance import FinanceProjection, view_for
+from projections.reports import REPORTS, Facts, Month, Report, balances, only_currency
 from settings import Settings
 
 MAX_COMMAND_ATTEMPTS = 20  # optimistic-concurrency retries before giving up
@@ -149,6 +150,8 @@ class Ledger:
         self.due = DueIndex(self.store)
         self._due_lock = threading.Lock()
         self.outbox = Outbox(getattr(self.store.recorder, "datastore", None))
+        self.finance = FinanceProjection(view_for(self.settings.store))
+        self._finance_lock = threading.Lock()
         self._mail_lock = threading.Lock()
 
     def close(self) -> None:
@@ -1409,14 +1412,39 @@ class Ledger:
             if len(page) < 1000:
                 return
 
+    def catch_up_finance(self, on_page: Callable[[int], None] | None = None) -> int:
+        """Brings the finance projection up to the end of the log; the position reached."""
+        with self._finance_lock:
+            return self.finance.catch_up(self.store, on_page=on_page)
+
+    def facts(self) -> Facts:
+        self.catch_up_finance()
+        view = self.finance.finance
+        return Facts(
+            postings=view.rows("fin_postings"),
+            schedules=view.rows("fin_schedules"),
+            documents=view.rows("fin_documents"),
+            settlements=view.rows("fin_settlements"),
+            refunds=view.rows("fin_refunds"),
+            mrr=view.rows("fin_mrr"),
+            books=view.books(),
+        )
+
+    def report(self, name: str, month: str, currency: str | None = None) -> Report:
+        """A month-end report (projections.reports.REPORTS) for finance."""
+        if name not in REPORTS:
+            raise invalid("report", f"must be one of {sorted(REPORTS)}, not {name!r}")
+        return only_currency(REPORTS[name](self.facts(), Month.parse(month)), currency)
+
     def ledger(self) -> dict[str, Any]:
-        balances = trial_balance(self.events())
+        """The trial balance now: per currency, each ledger account's total."""
+        now = self.now()
+        # entries effective at `now` are in; revenue of the days before today's
+        totals = balances(self.facts(), now.date(), now + timedelta.resolution)
         view: dict[str, Any] = {
-            "balanced": all(
-                sum(accounts.values(), Decimal(0)) == 0 for accounts in balances.values()
-            )
+            "balanced": all(sum(accounts.values(), Decimal(0)) == 0 for accounts in totals.values())
         }
-        for currency, accounts in balances.items():
+        for currency, accounts in totals.items():
             view[currency] = {name: f"{amount:.2f}" for name, amount in accounts.items()}
         return view
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import secrets
 import signal
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 from uuid import UUID
@@ -18,13 +17,19 @@ import typer
 import uvicorn
 from pydantic import SecretStr
 from rich.console import Console
-from rich.progress import track
+from rich.progress import Progress
 from rich.table import Table
 
 from adapters.clock import SimulatedClock
+from adapters.gateway import SandboxGateway
+from adapters.simulation import DEFAULT_START
+from adapters.simulation import simulate as run_simulation
 from api import RedactSubjects, create_app
 from app import Ledger
 from domain.errors import DomainError
+from projections.charts import draw
+from projections.finance import run_projection
+from projections.reports import REPORTS, Month, ReportFormat, render_report
 from scenario import run_file, scenario_files
 from scheduler import Scheduler, mailer_from
 from settings import ApiToken, Permission, Settings
@@ -37,6 +42,7 @@ app.add_typer(subject_app, name="subject")
 mail_app = typer.Typer(no_args_is_help=True, help="The owners' e-mails")
 app.add_typer(mail_app, name="mail")
 console = Console()
+FIRST_DAY = DEFAULT_START.replace(tzinfo=None)  # typer reads naive dates
 
 
 @scenario_app.command("run")
@@ -64,71 +70,88 @@ def scenario_run(
 
 
 @app.command()
-def demo(
+def simulate(
     store: Annotated[str | None, typer.Option(help="the store; default SEATLEDGER_STORE")] = None,
-    accounts: Annotated[int, typer.Option(min=1, max=500)] = 6,
-    seed: Annotated[int, typer.Option()] = 7,
+    accounts: Annotated[int, typer.Option(min=1, max=100_000)] = 200,
+    months: Annotated[int, typer.Option(min=1, max=120)] = 12,
+    seed: Annotated[int, typer.Option()] = 1,
+    start: Annotated[
+        datetime, typer.Option(formats=["%Y-%m-%d"], help="first day (UTC)")
+    ] = FIRST_DAY,
 ) -> None:
-    """A few accounts living through a simulated year, through the Ledger's commands."""
+    """Writes a reproducible history (trials, seats, plans, annual and monthly, EU and US,
+    VAT IDs, declines, pools, lifetime codes, cancellations, consents) through the
+    Ledger's commands, then brings the finance projection up to date."""
     settings = _settings(store)
-    start = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(
-        days=400
-    )
-    clock = SimulatedClock(start)
-    ledger = Ledger(settings, clock=clock)
-    rng = random.Random(seed)
-    plans = ["ticket", "ticket-chat", "all-inclusive"]
-    countries = [("US", "USD"), ("DE", "EUR"), ("SK", "EUR"), ("FR", "EUR"), ("GB", "EUR")]
-    ids = []
-    for n in range(accounts):
-        country, currency = rng.choice(countries)
-        ids.append(
-            ledger.open_account(
-                owner_name=f"Demo Owner {n + 1}",
-                owner_email=f"owner{n + 1}@demo.example",
-                company=f"Demo Company {n + 1}",
-                country=country,
-                currency=currency,
-                plan=rng.choice(plans),
-                cycle=rng.choice(["monthly", "monthly", "annual"]),
-                seats=rng.randint(1, 8),
+    clock = SimulatedClock(start.replace(tzinfo=UTC))
+    ledger = Ledger(settings, clock=clock, gateway=SandboxGateway())
+    try:
+        with Progress(console=console) as progress:
+            days = progress.add_task("Simulating", total=None)
+            summary = run_simulation(
+                ledger,
+                clock,
+                accounts=accounts,
+                months=months,
+                seed=seed,
+                on_day=lambda done, total: progress.update(days, completed=done, total=total),
             )
+            log = progress.add_task("Finance projection", total=summary.events)
+            ledger.catch_up_finance(on_page=lambda at: progress.update(log, completed=at))
+        console.print(
+            f"{summary.accounts} accounts, {summary.commands} commands "
+            f"({sum(summary.refused.values())} refused), {summary.events} events; "
+            f"the clock is at {clock.now().isoformat()}"
         )
-        clock.set(clock.now() + timedelta(hours=1))
-    for day in track(range(365), description="Living through a year"):
-        at = start + timedelta(days=day + 1)
-        for account_id in ids:
-            if ledger.load(account_id).is_closed:
-                continue
-            roll = rng.random()
-            ledger.run_due(at)
-            clock.set(at)
-            if day == 3 and roll < 0.8:
-                ledger.add_payment_method(account_id, "card", f"tok_demo_{account_id.hex[:8]}")
-            elif roll < 0.01:
-                ledger.add_seats(account_id, rng.randint(1, 3))
-            elif roll < 0.015:
-                seats = ledger.load(account_id).seats
-                if seats > 1:
-                    ledger.remove_seats(account_id, 1)
-            elif roll < 0.2:
-                ledger.record_activity(account_id)
-    for account_id in ids:
-        view = ledger.account(account_id)
-        table = Table(
-            title=f"{view['slug']}: {view['status']}, {view['plan']} ({view['cycle']}), "
-            f"{view['seats']} seats"
-        )
-        for column in ("number", "issued_at", "net", "vat", "total", "status"):
-            table.add_column(column)
-        for invoice in ledger.invoices(account_id):
-            table.add_row(
-                *(str(invoice[c]) for c in ("number", "issued_at", "net", "vat", "total", "status"))
-            )
-        console.print(table)
-        console.print("balance:", ledger.balance(account_id))
-    console.print("ledger:", ledger.ledger())
-    ledger.close()
+        console.print("trial balance now:", ledger.ledger())
+    finally:
+        ledger.close()
+
+
+@app.command()
+def report(
+    name: Annotated[str, typer.Argument(help=f"one of: {', '.join(REPORTS)}")],
+    month: Annotated[str, typer.Option(help="YYYY-MM")],
+    currency: Annotated[str | None, typer.Option(help="only this currency")] = None,
+    format: Annotated[ReportFormat, typer.Option(help="table, csv, json or png")] = (
+        ReportFormat.TABLE
+    ),
+    output: Annotated[Path | None, typer.Option(help="png: where to write the picture")] = None,
+    store: Annotated[str | None, typer.Option(help="the store; default SEATLEDGER_STORE")] = None,
+) -> None:
+    """A month-end report for finance (the same as Ledger.report)."""
+    ledger = Ledger(_settings(store))
+    try:
+        found = ledger.report(name, month, currency)
+        if format is ReportFormat.PNG:
+            target = output or Path(f"{name}-{month}.png")
+            draw(ledger.facts(), Month.parse(month), found, target)
+            typer.echo(str(target))
+        else:
+            typer.echo(render_report(found, format), nl=False)
+    except DomainError as error:
+        typer.echo(f"{error.code.value}: {error.message}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        ledger.close()
+
+
+@app.command()
+def project(
+    store: Annotated[str | None, typer.Option(help="the store; default SEATLEDGER_STORE")] = None,
+    once: Annotated[bool, typer.Option(help="catch up and stop")] = False,
+) -> None:
+    """Runs the finance projection: follows the log into its tables, forever (the
+    eventsourcing ProjectionRunner) or, with --once, up to the end of the log."""
+    settings = _settings(store)
+    if once:
+        ledger = Ledger(settings)
+        try:
+            typer.echo(f"finance projection at position {ledger.catch_up_finance()}")
+        finally:
+            ledger.close()
+        return
+    run_projection(settings.store)
 
 
 def _settings(store: str | None) -> Settings:

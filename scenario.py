@@ -391,7 +391,10 @@ def fresh_store(store: str | None) -> Iterator[str]:
     yield store
 
 
-def run_file(path: Path, store: str | None = None) -> Outcome:
+def run_file(
+    path: Path, store: str | None = None, inspect: Callable[[Ledger], None] | None = None
+) -> Outcome:
+    """Runs one story on a fresh ledger; `inspect` sees the ledger at the story's end."""
     outcome = Outcome(str(path))
 
     def fail(step: int | str, where: str, expected: Any, actual: Any) -> None:
@@ -416,6 +419,8 @@ def run_file(path: Path, store: str | None = None) -> Outcome:
         ledger = Ledger(settings, clock=clock, gateway=SandboxGateway(), catalog=catalog)
         try:
             _run_steps(ledger, clock, scenario.steps, fail)
+            if inspect is not None:
+                inspect(ledger)
         finally:
             ledger.close()
     return outcome

@@ -1,0 +1,299 @@
+"""A synthetic customer base that drives the Ledger through the same commands the API
+uses, day by day, with the scheduler's due work run between days: something real for the
+reports to chew on.
+
+Reproducible: the same seed, sizes and start give the same history (figures, numbers,
+dates; account ids are random UUIDs). Commands the ledger refuses (a seat below one, a
+plan it is already on) are counted, not fatal: customers do try such things.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from stdnum.eu import vat as eu_vat
+
+from adapters.clock import SimulatedClock
+from adapters.gateway import SandboxGateway
+from app import Ledger
+from domain.dates import add_months
+from domain.errors import DomainError, ErrorCode
+
+DEFAULT_START = datetime(2019, 6, 1, tzinfo=UTC)  # lifetime codes still redeemable (LTD-2)
+PLANS = ("ticket", "ticket-chat", "all-inclusive")
+# (country, currency, weight): EU customers bill in EUR, the rest in USD.
+COUNTRIES = (
+    ("US", "USD", 40),
+    ("CA", "USD", 5),
+    ("GB", "USD", 5),
+    ("DE", "EUR", 15),
+    ("FR", "EUR", 8),
+    ("NL", "EUR", 8),
+    ("PL", "EUR", 8),
+    ("SK", "EUR", 6),
+    ("SI", "EUR", 3),
+    ("BG", "EUR", 2),
+)
+VAT_ID_DIGITS = {"DE": 9, "FR": 11, "NL": 12, "PL": 10, "SK": 10, "SI": 8, "BG": 9}
+VAT_ID_TRIES = 10_000
+# Daily chances, per live account, of what its people (or its card) do.
+P_ACTIVITY = 0.04
+CHANCES = (
+    ("add_seats", 0.006),
+    ("remove_seats", 0.003),
+    ("change_plan", 0.001),
+    ("cancel", 0.0006),
+    ("card_declines", 0.0008),
+    ("grant_prepaid_credit", 0.0004),
+    ("report_shared_login", 0.0002),
+    ("withdraw_consent", 0.0005),
+    ("correct_invoice", 0.003),
+)
+DECLINE_DAYS = (2, 12)
+
+
+def _valid_vat_id(rng: random.Random, country: str) -> str | None:
+    """A VAT ID whose check digits hold (INV-5), found by trying random numbers."""
+    digits = VAT_ID_DIGITS.get(country)
+    if digits is None:
+        return None
+    for _ in range(VAT_ID_TRIES):
+        body = "".join(rng.choice("0123456789") for _ in range(digits))
+        if country == "NL":
+            body = body[:9] + "B" + body[10:]
+        candidate = country + body
+        if eu_vat.is_valid(candidate):
+            return candidate
+    return None
+
+
+@dataclass
+class Customer:
+    id: UUID
+    index: int
+    arrived: int  # the simulation day it arrived
+    currency: str
+    annual: bool
+    card_day: int | None  # days after arrival it adds a card; None: never
+    lifetime: bool
+    consented: bool
+    closed: bool = False
+    declining_until: datetime | None = None
+
+
+@dataclass
+class Summary:
+    accounts: int = 0
+    commands: int = 0
+    refused: Counter[str] = field(default_factory=Counter)
+    events: int = 0
+
+
+class Simulation:
+    def __init__(self, ledger: Ledger, clock: SimulatedClock, seed: int) -> None:
+        assert isinstance(ledger.gateway, SandboxGateway), "the simulation steers the sandbox"
+        self.ledger = ledger
+        self.gateway: SandboxGateway = ledger.gateway
+        self.clock = clock
+        self.rng = random.Random(seed)
+        self.customers: list[Customer] = []
+        self.summary = Summary()
+
+    def run(
+        self, accounts: int, months: int, on_day: Callable[[int, int], None] | None = None
+    ) -> Summary:
+        start = self.clock.now()
+        days = (add_months(start, months) - start).days
+        arrivals = sorted(self.rng.randrange(0, max(1, days * 4 // 5)) for _ in range(accounts))
+        arriving = Counter(arrivals)
+        for day in range(days):
+            morning = start + timedelta(days=day, hours=9)
+            self._run_due(morning)
+            for _ in range(arriving[day]):
+                self._arrive(morning + timedelta(minutes=len(self.customers)), day)
+            for customer in self.customers:
+                if not customer.closed:
+                    self._live(customer, morning + timedelta(hours=2), day)
+            if on_day is not None:
+                on_day(day + 1, days)
+        self._run_due(start + timedelta(days=days))
+        self.summary.accounts = len(self.customers)
+        self.summary.events = self.ledger.store.recorder.max_notification_id() or 0
+        return self.summary
+
+    def _run_due(self, until: datetime) -> None:
+        self.clock.set(max(until, self.clock.now()))
+        self.ledger.run_due(until)
+
+    def _command(self, name: str, call: Callable[[], object], at: datetime) -> object:
+        """Runs one command at `at`; a refusal is counted and returned as its code."""
+        self.clock.set(max(at, self.clock.now()))
+        self.summary.commands += 1
+        try:
+            return call()
+        except DomainError as error:
+            self.summary.refused[f"{name}:{error.code.value}"] += 1
+            return error.code
+
+    def _act(self, c: Customer, name: str, at: datetime, call: Callable[[], object]) -> None:
+        if self._command(name, call, at) is ErrorCode.ACCOUNT_CLOSED:
+            c.closed = True  # cancelled or deleted: its people do nothing more
+
+    def _arrive(self, at: datetime, day: int) -> None:
+        rng, n = self.rng, len(self.customers) + 1
+        country, currency = rng.choices(
+            [(c, cur) for c, cur, _ in COUNTRIES], weights=[w for _, _, w in COUNTRIES]
+        )[0]
+        led = self.ledger
+        lifetime = currency == "USD" and rng.random() < 0.05 and at.year == 2019
+        cycle = "annual" if rng.random() < 0.25 and not lifetime else "monthly"
+        if lifetime:
+            code = f"LTD-{n:06d}"
+            self._command("sell_code", lambda: led.sell_code(code, currency), at)
+            found = self._command(
+                "redeem_code",
+                lambda: led.redeem_code(
+                    code,
+                    owner_name=f"Owner {n}",
+                    owner_email=f"owner{n}@customers.example",
+                    company=f"Customer {n}",
+                    country=country,
+                    currency=currency,
+                ),
+                at,
+            )
+        else:
+            found = self._command(
+                "open_account",
+                lambda: led.open_account(
+                    owner_name=f"Owner {n}",
+                    owner_email=f"owner{n}@customers.example",
+                    company=f"Customer {n}",
+                    country=country,
+                    currency=currency,
+                    plan=rng.choice(PLANS),
+                    cycle=cycle,
+                    seats=rng.randint(1, 12),
+                ),
+                at,
+            )
+        if not isinstance(found, UUID):
+            return
+        if lifetime:
+            card_day: int | None = rng.randint(0, 60)
+        elif rng.random() < 0.75:
+            card_day = rng.randint(0, 13)  # converts during the trial (TRIAL-2)
+        else:
+            card_day = rng.randint(20, 80) if rng.random() < 0.3 else None  # lapses (TRIAL-3)
+        vat_id = _valid_vat_id(rng, country) if rng.random() < 0.5 else None
+        consents = rng.random() < 0.6
+        customer = Customer(
+            id=found,
+            index=n,
+            arrived=day,
+            currency=currency,
+            annual=cycle == "annual",
+            card_day=card_day,
+            lifetime=lifetime,
+            consented=consents,
+        )
+        self.customers.append(customer)
+        if vat_id:
+            self._act(customer, "set_vat_id", at, lambda: led.set_vat_id(found, vat_id))
+        if consents:
+            subject = f"owner{n}@customers.example"
+            purposes = ["customer_service", "marketing"]
+            self._command(
+                "give_consent",
+                lambda: led.give_consent(
+                    subject, purposes, email=subject, name=f"Owner {n}", account_id=found
+                ),
+                at,
+            )
+
+    def _live(self, c: Customer, at: datetime, day: int) -> None:
+        led, rng = self.ledger, self.rng
+        if day - c.arrived == c.card_day:
+            token = f"tok_sim_{c.index}"
+            self._act(
+                c, "add_payment_method", at, lambda: led.add_payment_method(c.id, "card", token)
+            )
+            if c.lifetime:
+                self._billing_details(c, at)
+        if c.declining_until is not None and at >= c.declining_until:
+            self.gateway.accept(c.id)
+            c.declining_until = None
+        if rng.random() < P_ACTIVITY:
+            self._act(c, "record_activity", at, lambda: led.record_activity(c.id))
+        roll = rng.random()
+        for action, chance in CHANCES:
+            if roll < chance:
+                self._do(c, action, at)
+                return
+            roll -= chance
+
+    def _do(self, c: Customer, action: str, at: datetime) -> None:
+        led, rng = self.ledger, self.rng
+        if action == "add_seats":
+            count = rng.randint(1, 3)
+            self._act(c, action, at, lambda: led.add_seats(c.id, count))
+        elif action == "remove_seats":
+            self._act(c, action, at, lambda: led.remove_seats(c.id, 1))
+        elif action == "change_plan" and not c.lifetime:
+            plan = rng.choice(PLANS)
+            self._act(c, action, at, lambda: led.change_plan(c.id, plan))
+        elif action == "cancel":
+            via = rng.choice(["button", "email"])
+            self._act(c, action, at, lambda: led.cancel(c.id, via))
+        elif action == "card_declines" and c.declining_until is None:
+            self.gateway.decline(c.id)
+            c.declining_until = at + timedelta(days=rng.randint(*DECLINE_DAYS))
+        elif action == "grant_prepaid_credit" and c.annual and not c.lifetime:
+            amount = f"{rng.choice([1200, 2400, 4680, 6000])}.00 {c.currency}"
+            self._act(c, action, at, lambda: led.grant_prepaid_credit(c.id, amount))
+        elif action == "report_shared_login":
+            login = f"agent{rng.randint(1, 9)}@customer{c.index}.example"
+            self._act(c, action, at, lambda: led.report_shared_login(c.id, login))
+        elif action == "withdraw_consent" and c.consented:
+            subject = f"owner{c.index}@customers.example"
+            self._act(c, action, at, lambda: led.withdraw_consent(subject, ["marketing"]))
+        elif action == "correct_invoice":
+            company = f"Customer {c.index} Ltd"
+            self._act(c, action, at, lambda: led.correct_invoice(c.id, company=company))
+
+    def _billing_details(self, c: Customer, at: datetime) -> None:
+        """LTD-7: a lifetime customer gives full billing details (INV-3) with the card."""
+        self._command(
+            "set_billing_details",
+            lambda: self.ledger.set_billing_details(
+                c.id,
+                name=f"Owner {c.index}",
+                company=f"Customer {c.index}",
+                email=f"owner{c.index}@customers.example",
+                address={
+                    "street": f"{c.index} Main Street",
+                    "city": "Springfield",
+                    "postal_code": "12345",
+                    "state": "IL",
+                    "country": "US",
+                },
+            ),
+            at,
+        )
+
+
+def simulate(
+    ledger: Ledger,
+    clock: SimulatedClock,
+    *,
+    accounts: int,
+    months: int,
+    seed: int,
+    on_day: Callable[[int, int], None] | None = None,
+) -> Summary:
+    return Simulation(ledger, clock, seed).run(accounts, months, on_day)
