@@ -155,6 +155,7 @@ class Ledger:
         self._mail_lock = threading.Lock()
 
     def close(self) -> None:
+        self.finance.finance.close()
         self.store.close()
 
     # ------------------------------------------------------------ plumbing

@@ -1,5 +1,5 @@
-"""The command line: `seatledger scenario run`, `demo`, `serve`, `scheduler`, `mail`,
-`subject export`."""
+"""The command line: `seatledger scenario run`, `simulate`, `report`, `project`, `serve`,
+`scheduler`, `mail`, `subject export`."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from api import RedactSubjects, create_app
 from app import Ledger
 from domain.errors import DomainError
 from projections.charts import draw
-from projections.finance import run_projection
+from projections.finance import FOLLOW_PAGE_SIZE, run_projection
 from projections.reports import REPORTS, Month, ReportFormat, render_report
 from scenario import run_file, scenario_files
 from scheduler import Scheduler, mailer_from
@@ -140,6 +140,9 @@ def report(
 def project(
     store: Annotated[str | None, typer.Option(help="the store; default SEATLEDGER_STORE")] = None,
     once: Annotated[bool, typer.Option(help="catch up and stop")] = False,
+    page_size: Annotated[
+        int, typer.Option(min=1, max=10_000, help="SQLite: events per transaction")
+    ] = FOLLOW_PAGE_SIZE,
 ) -> None:
     """Runs the finance projection: follows the log into its tables, forever (the
     eventsourcing ProjectionRunner) or, with --once, up to the end of the log."""
@@ -151,7 +154,7 @@ def project(
         finally:
             ledger.close()
         return
-    run_projection(settings.store)
+    run_projection(settings.store, page_size=page_size)
 
 
 def _settings(store: str | None) -> Settings:

@@ -150,7 +150,11 @@ class Simulation:
             [(c, cur) for c, cur, _ in COUNTRIES], weights=[w for _, _, w in COUNTRIES]
         )[0]
         led = self.ledger
-        lifetime = currency == "USD" and rng.random() < 0.05 and at.year == 2019
+        lifetime = (
+            currency == "USD"
+            and rng.random() < 0.05
+            and at <= self.ledger.settings.ltd_redeem_deadline  # LTD-2
+        )
         cycle = "annual" if rng.random() < 0.25 and not lifetime else "monthly"
         if lifetime:
             code = f"LTD-{n:06d}"

@@ -212,6 +212,9 @@ class FinanceView(TrackingRecorder):
         found = self._select(sql + " ORDER BY account_id", params)
         return [Books.model_validate_json(state) for (state,) in found]
 
+    def close(self) -> None:
+        raise NotImplementedError
+
     def dump(self) -> dict[str, list[tuple[object, ...]]]:
         """Every table as stored, in key order: what a rebuild must reproduce exactly."""
         tables: dict[str, list[tuple[object, ...]]] = {}
@@ -236,6 +239,9 @@ class SQLiteFinanceView(FinanceView, SQLiteTrackingRecorder):
     def insert_tracking_in(self, cursor: Any, tracking: Tracking) -> None:
         self._insert_tracking(cursor, tracking)
 
+    def close(self) -> None:
+        self.datastore.close()
+
 
 class PostgresFinanceView(FinanceView, PostgresTrackingRecorder):
     marker = "%s"
@@ -252,6 +258,9 @@ class PostgresFinanceView(FinanceView, PostgresTrackingRecorder):
 
     def insert_tracking_in(self, cursor: Any, tracking: Tracking) -> None:
         self._insert_tracking(cursor, tracking)
+
+    def close(self) -> None:
+        self.datastore.close()
 
 
 def view_for(store_url: str) -> FinanceView:
@@ -321,7 +330,11 @@ class FinanceProjection(Projection[Any]):
             raise
 
     def catch_up(
-        self, store: EventStoreApp, *, on_page: Callable[[int], None] | None = None
+        self,
+        store: EventStoreApp,
+        *,
+        on_page: Callable[[int], None] | None = None,
+        page_size: int = LOG_PAGE_SIZE,
     ) -> int:
         """Folds what the log holds beyond the tracked position, a page per transaction.
         Returns the position reached. Another process recording the same page first is
@@ -329,7 +342,7 @@ class FinanceProjection(Projection[Any]):
         position = self.finance.max_tracking_id(APPLICATION) or 0
         while True:
             page = store.recorder.select_notifications(
-                start=position, limit=LOG_PAGE_SIZE, inclusive_of_start=False
+                start=position, limit=page_size, inclusive_of_start=False
             )
             if not page:
                 return position
@@ -355,20 +368,26 @@ class FinanceProjection(Projection[Any]):
 
 
 PROJECT_POLL_SECONDS = 1.0  # how often a SQLite projection process looks for new events
+FOLLOW_PAGE_SIZE = 50  # events per transaction in a projection process: short write locks
 STORE_KEY = "SEATLEDGER_LOG_STORE"
 
 
 class LogReader(EventStoreApp):
     """The event store as the library's ProjectionRunner constructs it: from an env."""
 
+    name = EventStoreApp.name  # the same tables and the same tracking name
+
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__((env or {})[STORE_KEY], SystemClock())
 
 
-def run_projection(store_url: str, stop: threading.Event | None = None) -> None:
+def run_projection(
+    store_url: str, stop: threading.Event | None = None, page_size: int = FOLLOW_PAGE_SIZE
+) -> None:
     """Follows the log into the finance tables until `stop` (or forever). PostgreSQL: the
     library's ProjectionRunner, woken by LISTEN/NOTIFY. SQLite, which has no
-    subscriptions: catching up every PROJECT_POLL_SECONDS."""
+    subscriptions: catching up every PROJECT_POLL_SECONDS, `page_size` events per
+    transaction."""
     stop = stop or threading.Event()
     env = store_env(store_url)
     if env["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
@@ -387,7 +406,7 @@ def run_projection(store_url: str, stop: threading.Event | None = None) -> None:
     projection = FinanceProjection(view_for(store_url))
     try:
         while not stop.is_set():
-            projection.catch_up(store)
+            projection.catch_up(store, page_size=page_size)
             stop.wait(PROJECT_POLL_SECONDS)
     finally:
         store.close()

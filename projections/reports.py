@@ -131,9 +131,10 @@ def balances(facts: Facts, before: date, cutoff: datetime) -> dict[str, dict[str
     pools = [book for b in facts.books for book in b.pools if book.pool.granted_at < cutoff]
     schedules = [s for s in facts.schedules if s.issued_on < before]
     for currency, account, deferred, prepaid in recognition(schedules, pools, before):
-        totals[currency][DEFERRED] += deferred
-        totals[currency][PREPAID] += prepaid
-        totals[currency][account] -= deferred + prepaid
+        for source, amount in ((DEFERRED, deferred), (PREPAID, prepaid)):
+            if amount:
+                totals[currency][source] += amount
+                totals[currency][account] -= amount
     return {
         cur: {name: amount for name, amount in sorted(accounts.items())}
         for cur, accounts in sorted(totals.items())
@@ -299,7 +300,7 @@ def invoices(facts: Facts, month: Month) -> Report:
         ["number", "kind", "issued_at", "currency", "net", "vat", "total", "credits"],
     )
     totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for d in sorted(facts.documents, key=lambda d: (d.issued_at, d.number)):
+    for d in facts.documents:  # in the order issued (TIME-3)
         if _in_month(d.issued_at, month):
             report.rows.append(
                 [
