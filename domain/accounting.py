@@ -10,7 +10,10 @@ nothing is ever converted). Revenue is earned over the service it pays for:
   revenue exactly as the pool's value burns (CREDIT-2/3); at its end the rest is dropped
   into revenue (CREDIT-4) or refunded less the cancellation fee (CREDIT-5);
 - a credit note (INV-2) reverses its invoice's entries and its recognition schedule, so a
-  correction changes no month's revenue.
+  correction changes no month's revenue;
+- a successful charge moves the receivable into cash clearing (PAY-2); a declined one
+  moves no money and posts nothing (the invoice stays open, PAY-4); a refund is paid out
+  of cash clearing (CREDIT-5).
 
 Recognition is cumulative: what is earned before a day is rounded once (MON-2), and a
 month's revenue is the difference of two such totals, so months add up exactly to the
