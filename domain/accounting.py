@@ -25,6 +25,7 @@ the entries the event produces. Nothing here reads a clock or a store.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -441,15 +442,13 @@ def recognition(
     """Per (currency, revenue account): what deferred revenue and prepaid credit have
     turned into revenue on the days before `before` -> (currency, account, from deferred,
     from prepaid)."""
-    earned: dict[tuple[str, str], list[Decimal]] = {}
+    deferred: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    prepaid: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for schedule in schedules:
-        amount = schedule.recognised_before(before)
-        earned.setdefault((schedule.currency, schedule.revenue_account), [Decimal(0)] * 2)[0] += (
-            amount
-        )
+        deferred[schedule.currency, schedule.revenue_account] += schedule.recognised_before(before)
     for book in pools:
-        amount = book.burnt_before(before)
-        earned.setdefault((book.pool.currency, revenue_account(book.plan)), [Decimal(0)] * 2)[
-            1
-        ] += amount
-    return [(cur, account, d, p) for (cur, account), (d, p) in sorted(earned.items())]
+        prepaid[book.pool.currency, revenue_account(book.plan)] += book.burnt_before(before)
+    return [
+        (currency, account, deferred[currency, account], prepaid[currency, account])
+        for currency, account in sorted(deferred.keys() | prepaid.keys())
+    ]

@@ -57,22 +57,15 @@ APPLICATION = EventStoreApp.name
 LOG_PAGE_SIZE = 500  # events folded and written per transaction when catching up
 ACCOUNT_TOPIC_PREFIX = get_topic(Account) + "."
 
-# Each kind of row has a table; rows are keyed by the log position that produced them.
-TABLES: dict[str, type[Any]] = {
-    "fin_postings": Posting,
-    "fin_schedules": Schedule,
-    "fin_documents": Document,
-    "fin_settlements": Settlement,
-    "fin_refunds": RefundPaid,
-    "fin_mrr": MrrChanged,
-}
-ENTRY_FIELDS = {
-    "fin_postings": "postings",
-    "fin_schedules": "schedules",
-    "fin_documents": "documents",
-    "fin_settlements": "settlements",
-    "fin_refunds": "refunds",
-    "fin_mrr": "mrr",
+# Each kind of row has a table, filled from one list of `Entries`; rows are keyed by the
+# log position that produced them.
+TABLES: dict[str, tuple[type[Any], str]] = {
+    "fin_postings": (Posting, "postings"),
+    "fin_schedules": (Schedule, "schedules"),
+    "fin_documents": (Document, "documents"),
+    "fin_settlements": (Settlement, "settlements"),
+    "fin_refunds": (RefundPaid, "refunds"),
+    "fin_mrr": (MrrChanged, "mrr"),
 }
 BOOKS_TABLE = "fin_books"
 
@@ -110,10 +103,11 @@ def _parser(hint: Any) -> Callable[[Any], Any]:
 class Rows:
     """A row kind's columns and how to read them back."""
 
-    def __init__(self, table: str, kind: type[Any]) -> None:
+    def __init__(self, table: str, kind: type[Any], entries: str) -> None:
         assert is_dataclass(kind)
         self.table = table
         self.kind = kind
+        self.entries = entries  # the list of `Entries` these rows come from
         self.columns = [f.name for f in fields(kind)]
         hints = get_type_hints(kind)
         self.parsers = [_parser(hints[name]) for name in self.columns]
@@ -125,7 +119,7 @@ class Rows:
         return self.kind(*(parse(v) for parse, v in zip(self.parsers, values, strict=True)))
 
 
-ROWS = {table: Rows(table, kind) for table, kind in TABLES.items()}
+ROWS = {table: Rows(table, kind, entries) for table, (kind, entries) in TABLES.items()}
 
 
 class FinanceView(TrackingRecorder):
@@ -170,7 +164,7 @@ class FinanceView(TrackingRecorder):
                 values = [
                     rows.encode(position, seq, row)
                     for position, entries in batch
-                    for seq, row in enumerate(getattr(entries, ENTRY_FIELDS[table]))
+                    for seq, row in enumerate(getattr(entries, rows.entries))
                 ]
                 if values:
                     marks = ", ".join([m] * (len(rows.columns) + 2))

@@ -78,8 +78,14 @@ class Month:
         return self.next.first
 
     @property
+    def start(self) -> datetime:
+        """The month's first instant."""
+        return datetime(self.year, self.month, 1, tzinfo=UTC)
+
+    @property
     def cutoff(self) -> datetime:
-        return datetime(self.end.year, self.end.month, 1, tzinfo=UTC)
+        """The first instant after the month."""
+        return self.next.start
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
@@ -178,7 +184,7 @@ def revenue(facts: Facts, month: Month) -> Report:
         ["currency", "account", "recognised_in_month", "recognised_to_date"],
     )
     at_end = balances(facts, month.end, month.cutoff)
-    at_start = balances(facts, month.first, datetime.combine(month.first, datetime.min.time(), UTC))
+    at_start = balances(facts, month.first, month.start)
     reconciliation: dict[str, dict[str, Any]] = {}
     for currency, accounts in at_end.items():
         before = at_start.get(currency, {})
@@ -233,9 +239,8 @@ def mrr_at(changes: list[MrrChanged], cutoff: datetime) -> dict[Any, tuple[str, 
 def mrr_movements(facts: Facts, month: Month) -> dict[str, dict[str, Decimal]]:
     """Per currency: MRR at the start, each movement, MRR at the end. An account going
     from 0 to something is new the first time, a reactivation after that."""
-    start_cut = datetime.combine(month.first, datetime.min.time(), UTC)
-    opening, closing = mrr_at(facts.mrr, start_cut), mrr_at(facts.mrr, month.cutoff)
-    had_before = {c.account_id for c in facts.mrr if c.at < start_cut and c.mrr > 0}
+    opening, closing = mrr_at(facts.mrr, month.start), mrr_at(facts.mrr, month.cutoff)
+    had_before = {c.account_id for c in facts.mrr if c.at < month.start and c.mrr > 0}
     figures: dict[str, dict[str, Decimal]] = defaultdict(
         lambda: dict.fromkeys(("opening", *MOVEMENTS, "closing"), Decimal(0))
     )

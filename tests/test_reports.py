@@ -172,11 +172,7 @@ def test_trial_balance_at_month_end_sums_to_zero_per_currency(three_customers: L
         "EUR": {"debit": "892.34", "credit": "892.34"},
         "USD": {"debit": "90.00", "credit": "90.00"},
     }
-    assert only(three_customers, "trial_balance", "2025-03", "USD") == report.rows[6:]
-
-
-def only(ledger: Ledger, name: str, month: str, currency: str) -> list[list[str]]:
-    return rows(ledger, name, month, currency)
+    assert rows(three_customers, "trial_balance", "2025-03", "USD") == report.rows[6:]
 
 
 def test_mrr_movements_compare_each_account_at_month_start_and_end(
