@@ -53,8 +53,16 @@ from domain.residency import SubprocessorList
 from domain.schedule import Task, TaskKind
 from domain.subjects import Purpose, Right, Subject
 from projections.due import DueIndex
-from projections.finance import FinanceProjection, view_for
-from projections.reports import REPORTS, Facts, Month, Report, balances, only_currency
+from projections.finance import FinanceProjection, facts, view_for
+from projections.reports import (
+    REPORTS,
+    Facts,
+    Month,
+    Report,
+    balanced,
+    balances,
+    only_currency,
+)
 from settings import Settings
 
 MAX_COMMAND_ATTEMPTS = 20  # optimistic-concurrency retries before giving up
@@ -1420,16 +1428,7 @@ class Ledger:
 
     def facts(self) -> Facts:
         self.catch_up_finance()
-        view = self.finance.finance
-        return Facts(
-            postings=view.rows("fin_postings"),
-            schedules=view.rows("fin_schedules"),
-            documents=view.rows("fin_documents"),
-            settlements=view.rows("fin_settlements"),
-            refunds=view.rows("fin_refunds"),
-            mrr=view.rows("fin_mrr"),
-            books=view.books(),
-        )
+        return facts(self.finance.finance)
 
     def report(self, name: str, month: str, currency: str | None = None) -> Report:
         """A month-end report (projections.reports.REPORTS) for finance."""
@@ -1442,9 +1441,7 @@ class Ledger:
         now = self.now()
         # entries effective at `now` are in; revenue of the days before today's
         totals = balances(self.facts(), now.date(), now + timedelta.resolution)
-        view: dict[str, Any] = {
-            "balanced": all(sum(accounts.values(), Decimal(0)) == 0 for accounts in totals.values())
-        }
+        view: dict[str, Any] = {"balanced": balanced(totals)}
         for currency, accounts in totals.items():
             view[currency] = {name: f"{amount:.2f}" for name, amount in accounts.items()}
         return view

@@ -51,6 +51,7 @@ from domain.accounting import (
 )
 from domain.errors import invalid
 from domain.model import Event
+from projections.reports import Facts
 
 NAME = "finance"
 APPLICATION = EventStoreApp.name
@@ -130,11 +131,13 @@ class FinanceView(TrackingRecorder):
     def qualified(self, table: str) -> str:
         raise NotImplementedError
 
+    datastore: Any  # the store's own datastore (SQLite or PostgreSQL), set by the recorder
+
     def transaction(self, *, commit: bool) -> Any:
-        raise NotImplementedError
+        return self.datastore.transaction(commit=commit)
 
     def insert_tracking_in(self, cursor: Any, tracking: Tracking) -> None:
-        raise NotImplementedError
+        getattr(self, "_insert_tracking")(cursor, tracking)  # noqa: B009 (the recorder's)
 
     def table_statements(self) -> list[str]:
         statements = []
@@ -207,7 +210,7 @@ class FinanceView(TrackingRecorder):
         return [Books.model_validate_json(state) for (state,) in found]
 
     def close(self) -> None:
-        raise NotImplementedError
+        self.datastore.close()
 
     def dump(self) -> dict[str, list[tuple[object, ...]]]:
         """Every table as stored, in key order: what a rebuild must reproduce exactly."""
@@ -227,15 +230,6 @@ class SQLiteFinanceView(FinanceView, SQLiteTrackingRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *self.table_statements()]
 
-    def transaction(self, *, commit: bool) -> Any:
-        return self.datastore.transaction(commit=commit)
-
-    def insert_tracking_in(self, cursor: Any, tracking: Tracking) -> None:
-        self._insert_tracking(cursor, tracking)
-
-    def close(self) -> None:
-        self.datastore.close()
-
 
 class PostgresFinanceView(FinanceView, PostgresTrackingRecorder):
     marker = "%s"
@@ -246,15 +240,6 @@ class PostgresFinanceView(FinanceView, PostgresTrackingRecorder):
 
     def qualified(self, table: str) -> str:
         return Identifier(self.datastore.schema, table).as_string()
-
-    def transaction(self, *, commit: bool) -> Any:
-        return self.datastore.transaction(commit=commit)
-
-    def insert_tracking_in(self, cursor: Any, tracking: Tracking) -> None:
-        self._insert_tracking(cursor, tracking)
-
-    def close(self) -> None:
-        self.datastore.close()
 
 
 def view_for(store_url: str) -> FinanceView:
@@ -404,3 +389,9 @@ def run_projection(
             stop.wait(PROJECT_POLL_SECONDS)
     finally:
         store.close()
+
+
+def facts(view: FinanceView) -> Facts:
+    """Everything the reports read, from the view's tables."""
+    found = {rows.entries: view.rows(table) for table, rows in ROWS.items()}
+    return Facts(**found, books=view.books())

@@ -120,8 +120,9 @@ def money(amount: Decimal, currency: str) -> str:
     return str(round_half_up(amount, currency))
 
 
-def _zero_sum(values: dict[str, Decimal]) -> bool:
-    return sum(values.values(), Decimal(0)) == 0
+def balanced(totals: dict[str, dict[str, Decimal]]) -> bool:
+    """Per currency, the ledger accounts' totals sum to zero."""
+    return all(sum(accounts.values(), Decimal(0)) == 0 for accounts in totals.values())
 
 
 # ------------------------------------------------------------------ balances
@@ -159,7 +160,7 @@ def trial_balance(facts: Facts, month: Month) -> Report:
             debit, credit = (amount, Decimal(0)) if amount >= 0 else (Decimal(0), -amount)
             report.rows.append([currency, account, money(debit, currency), money(credit, currency)])
     report.summary = {
-        "balanced": all(_zero_sum(accounts) for accounts in totals.values()),
+        "balanced": balanced(totals),
         "totals": {
             cur: {
                 "debit": money(sum((a for a in acc.values() if a > 0), Decimal(0)), cur),
