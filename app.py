@@ -39,6 +39,7 @@ from domain.account import (
 from domain.catalog import Catalog, Cycle
 from domain.dates import check_utc, iso
 from domain.errors import DomainError, ErrorCode, invalid
+from domain.integrity import LogSeal
 from domain.invoicing import Address, Invoice
 from domain.lifetime import Code
 from domain.model import Aggregate, Event
@@ -52,6 +53,7 @@ from domain.registry import CommandRecord, SlugClaim, slug_candidates, slugify
 from domain.residency import SubprocessorList
 from domain.schedule import Task, TaskKind
 from domain.subjects import Purpose, Right, Subject
+from projections.audit import Verification, moved_heads, verify
 from projections.due import DueIndex
 from projections.finance import FinanceProjection, facts, view_for
 from projections.reports import (
@@ -1435,6 +1437,37 @@ class Ledger:
         if name not in REPORTS:
             raise invalid("report", f"must be one of {sorted(REPORTS)}, not {name!r}")
         return only_currency(REPORTS[name](self.facts(), Month.parse(month)), currency)
+
+    # ------------------------------------------------------------ audit
+
+    def checkpoint(
+        self, *, actor: str | None = None, every: timedelta | None = None
+    ) -> dict[str, Any] | None:
+        """Seals the log as it stands (domain.integrity): the heads moved since the last
+        checkpoint and the Merkle root over all heads. None when nothing but the seal
+        itself was recorded since, or when the last checkpoint is younger than `every`."""
+
+        def work(unit: Unit) -> dict[str, Any] | None:
+            try:
+                seal = unit.get(LogSeal.ID, LogSeal)
+            except AggregateNotFoundError:
+                seal = LogSeal.start(unit.at)
+                unit.add(seal)
+            if every is not None and seal.sealed_since(unit.at, every):
+                return None
+            position = self.store.recorder.max_notification_id() or 0
+            changed = moved_heads(self.store, seal.position, position)
+            if not changed:
+                return None
+            root = seal.checkpoint(position, changed, unit.at)
+            return {"position": position, "root": root, "heads": len(seal.heads)}
+
+        result, _, _ = self._transact(work, actor=actor)
+        return result
+
+    def verify(self, on_page: Callable[[int], None] | None = None) -> Verification:
+        """Recomputes every hash chain and checkpoint from the stored bytes."""
+        return verify(self.store, on_page)
 
     def ledger(self) -> dict[str, Any]:
         """The trial balance now: per currency, each ledger account's total."""

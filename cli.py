@@ -1,5 +1,5 @@
 """The command line: `seatledger scenario run`, `simulate`, `report`, `project`, `serve`,
-`scheduler`, `mail`, `subject export`."""
+`scheduler`, `mail`, `subject export`, `audit`."""
 
 from __future__ import annotations
 
@@ -41,6 +41,8 @@ subject_app = typer.Typer(no_args_is_help=True, help="Data subjects (GDPR)")
 app.add_typer(subject_app, name="subject")
 mail_app = typer.Typer(no_args_is_help=True, help="The owners' e-mails")
 app.add_typer(mail_app, name="mail")
+audit_app = typer.Typer(no_args_is_help=True, help="Auditors' tools: verify, replay, explain")
+app.add_typer(audit_app, name="audit")
 console = Console()
 FIRST_DAY = DEFAULT_START.replace(tzinfo=None)  # typer reads naive dates
 
@@ -282,6 +284,40 @@ def subject_export(
         raise typer.Exit(2) from None
     finally:
         ledger.close()
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    store: Annotated[str | None, typer.Option(help="the store; default SEATLEDGER_STORE")] = None,
+) -> None:
+    """Seals the log as it stands: a Merkle root over every aggregate's last event (the
+    scheduler does this every scheduler.CHECKPOINT_EVERY)."""
+    ledger = Ledger(_settings(store))
+    try:
+        sealed = ledger.checkpoint(actor="cli")
+        typer.echo(json.dumps(sealed) if sealed else "nothing new since the last checkpoint")
+    finally:
+        ledger.close()
+
+
+@audit_app.command("verify")
+def audit_verify(
+    store: Annotated[str | None, typer.Option(help="the store; default SEATLEDGER_STORE")] = None,
+) -> None:
+    """Recomputes every event's hash chain and every checkpoint from the stored bytes; exits
+    1 and names the first event that does not match."""
+    ledger = Ledger(_settings(store))
+    try:
+        with Progress(console=Console(stderr=True), transient=True) as progress:
+            task = progress.add_task("verifying", total=None)
+            result = ledger.verify(
+                on_page=lambda position: progress.update(task, completed=position)
+            )
+    finally:
+        ledger.close()
+    typer.echo(json.dumps(result.summary(), indent=2))
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 def main() -> None:

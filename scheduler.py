@@ -1,4 +1,5 @@
-"""APScheduler wiring: runs the work that falls due, and mail delivery, every minute.
+"""APScheduler wiring: runs the work that falls due, and mail delivery, every minute, and
+seals the log with a checkpoint every CHECKPOINT_EVERY (domain.integrity).
 
 Exactly one scheduler is active per database: it holds a PostgreSQL advisory lock (on the
 store's schema) or, on SQLite, an exclusive lock on a file beside the database. A second
@@ -17,7 +18,7 @@ import logging
 import os
 import threading
 from abc import ABC, abstractmethod
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
@@ -35,6 +36,7 @@ from settings import Settings
 log = logging.getLogger("seatledger.scheduler")
 JOB_ID = "seatledger-due-work"
 JOB_TABLE = "apscheduler_jobs"
+CHECKPOINT_EVERY = timedelta(hours=1)  # on the ledger's clock
 LOCK_POLL_SECONDS = 2.0  # how often a waiting scheduler tries to become the active one
 ADVISORY_LOCK_NAMESPACE = "seatledger.scheduler"
 
@@ -243,8 +245,14 @@ class Scheduler:
             return
         done = self.ledger.run_due(mailer=self.mailer)
         sent = self.ledger.deliver_mail(self.mailer) if self.mailer is not None else {}
+        sealed = self.ledger.checkpoint(actor="scheduler", every=CHECKPOINT_EVERY)
         self.runs += 1
-        log.info("due work done: %d tasks; mail: %s", done, sent or "none")
+        log.info(
+            "due work done: %d tasks; mail: %s; checkpoint: %s",
+            done,
+            sent or "none",
+            sealed["position"] if sealed else "not due",
+        )
 
     def _watch(self) -> None:
         while not self._stopping.is_set():

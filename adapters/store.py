@@ -1,9 +1,11 @@
 """The event store: the eventsourcing library on SQLite, PostgreSQL or memory, with
-pydantic events stored as canonical JSON."""
+pydantic events stored as canonical JSON, each chained to its predecessor's digest."""
 
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlparse
 from uuid import UUID
@@ -14,6 +16,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 from adapters.clock import Clock
 from adapters.keys import EventSealer, KeyStore, key_store_for
+from domain.integrity import GENESIS, PREV_HASH, event_digest
 from domain.model import Aggregate, Event
 from domain.personal import SEALER
 
@@ -28,14 +31,53 @@ class CanonicalJson(Transcoder):
         return json.loads(data)
 
 
+HEAD_CACHE_MAX = 100_000  # aggregates whose last digest the mapper remembers
+
+
+def stored_digest(stored: StoredEvent) -> str:
+    """The digest of a stored event as it is in the store (domain.integrity)."""
+    return event_digest(
+        UUID(str(stored.originator_id)), stored.originator_version, stored.topic, stored.state
+    )
+
+
+class ChainHeads:
+    """The digest of each aggregate's last event this process wrote or read, so that the
+    next event can carry it as `prev_hash`. A miss (another process wrote the predecessor,
+    or the cache was trimmed) reads the predecessor back from the store: stored events never
+    change, so the answer cannot be stale."""
+
+    def __init__(self, read_back: Callable[[UUID, int], StoredEvent]) -> None:
+        self._read_back = read_back
+        self._heads: dict[UUID, tuple[int, str]] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, stored: StoredEvent, digest: str) -> None:
+        holder = UUID(str(stored.originator_id))
+        with self._lock:
+            if len(self._heads) >= HEAD_CACHE_MAX:
+                self._heads.clear()
+            self._heads[holder] = (stored.originator_version, digest)
+
+    def previous(self, holder: UUID, version: int) -> str:
+        """The digest `version` must carry: its predecessor's, GENESIS for the first."""
+        if version == 1:
+            return GENESIS
+        if self._heads.get(holder, (0, ""))[0] == version - 1:
+            return self._heads[holder][1]
+        return stored_digest(self._read_back(holder, version - 1))
+
+
 class PydanticMapper(Mapper[Any]):
-    """Stores pydantic events; adds the recording time from the injected clock (TIME-2) and
-    seals personal fields under their holder's key (GDPR-4)."""
+    """Stores pydantic events; adds the recording time from the injected clock (TIME-2),
+    seals personal fields under their holder's key (GDPR-4) and chains each event to its
+    predecessor's digest (domain.integrity)."""
 
     def __init__(self, transcoder: Transcoder, clock: Clock, **kwargs: Any) -> None:
         super().__init__(transcoder=transcoder, **kwargs)
         self._clock = clock
         self.keys: KeyStore | None = None  # set by the application once its recorder exists
+        self.heads: ChainHeads | None = None  # likewise
 
     def _sealer(self, originator_id: Any, version: int) -> dict[str, EventSealer]:
         assert self.keys is not None, "the mapper was used before it had its key store"
@@ -54,25 +96,39 @@ class PydanticMapper(Mapper[Any]):
         class_version = type(domain_event).class_version
         if class_version > 1:
             state["class_version"] = class_version
+        assert self.heads is not None, "the mapper was used before it had its chain"
+        state[PREV_HASH] = self.heads.previous(
+            domain_event.originator_id, domain_event.originator_version
+        )
         stored_state = self.transcoder.encode(state)
         if self.compressor:
             stored_state = self.compressor.compress(stored_state)
         if self.cipher:
             stored_state = self.cipher.encrypt(stored_state)
-        return StoredEvent(
+        stored = StoredEvent(
             originator_id=domain_event.originator_id,
             originator_version=domain_event.originator_version,
             topic=get_topic(type(domain_event)),
             state=stored_state,
         )
+        self.heads.remember(stored, stored_digest(stored))
+        return stored
 
-    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+    def stored_state(self, stored_event: StoredEvent) -> dict[str, Any]:
+        """The stored state as a mapping, personal fields still sealed."""
         stored_state = stored_event.state
         if self.cipher:
             stored_state = self.cipher.decrypt(stored_state)
         if self.compressor:
             stored_state = self.compressor.decompress(stored_state)
         state: dict[str, Any] = self.transcoder.decode(stored_state)
+        return state
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        state = self.stored_state(stored_event)
+        state.pop(PREV_HASH, None)
+        if self.heads is not None:
+            self.heads.remember(stored_event, stored_digest(stored_event))
         cls: type[Event] = resolve_topic(stored_event.topic)
         from_version = state.pop("class_version", 1)
         while from_version < cls.class_version:
@@ -131,6 +187,7 @@ class EventStoreApp(Application[Any]):
         self.keys = key_store_for(getattr(self.recorder, "datastore", None))
         assert isinstance(self.mapper, PydanticMapper)
         self.mapper.keys = self.keys
+        self.mapper.heads = ChainHeads(self.stored_event)
 
     def construct_mapper(self) -> Mapper[Any]:
         return PydanticMapper(
@@ -144,6 +201,12 @@ class EventStoreApp(Application[Any]):
         """The aggregate's current state; AggregateNotFoundError when there is none."""
         found: Aggregate = self.repository.get(aggregate_id)
         return found
+
+    def stored_event(self, originator_id: UUID, version: int) -> StoredEvent:
+        """One stored event, exactly as stored."""
+        found = self.recorder.select_events(originator_id, gt=version - 1, lte=version, limit=1)
+        assert found, f"event {originator_id} v{version} is not in the store"
+        return found[0]
 
     def event(self, stored: StoredEvent) -> Event:
         decoded = self.mapper.to_domain_event(stored)

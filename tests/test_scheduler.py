@@ -91,6 +91,8 @@ def test_after_downtime_the_missed_work_is_done_at_its_own_instants(
         ("2019-02-01T00:00:00Z", "paid"),
         ("2019-03-01T00:00:00Z", "paid"),
     ]
+    sealed = ledger.verify()  # the run sealed what it did
+    assert sealed.ok and sealed.checkpoints == 1 and sealed.unsealed == 0
     ledger.close()
 
 

@@ -1,0 +1,226 @@
+"""Auditors' tools over the event log: the heads a checkpoint seals, verification of the
+hash chains and checkpoints (domain.integrity), and replay of the finance projection into a
+scratch store compared with the live one.
+
+Verification reads the stored bytes only: it never decrypts a personal field, so it works
+the same before and after an erasure (GDPR-4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Notification, StoredEvent
+
+from adapters.store import EventStoreApp, PydanticMapper, stored_digest
+from domain.integrity import GENESIS, PREV_HASH, Head, LogSeal, merkle_root
+
+LOG_PAGE_SIZE = 1000  # notifications read at a time
+
+
+def notifications(
+    store: EventStoreApp, after: int = 0, upto: int | None = None
+) -> Iterator[Notification]:
+    """The log from `after` (exclusive) to `upto` (inclusive), in order, a page at a time."""
+    position = after
+    while True:
+        page = store.recorder.select_notifications(
+            start=position, limit=LOG_PAGE_SIZE, stop=upto, inclusive_of_start=False
+        )
+        yield from page
+        if len(page) < LOG_PAGE_SIZE:
+            return
+        position = page[-1].id
+
+
+def moved_heads(store: EventStoreApp, after: int, upto: int) -> dict[str, Head]:
+    """The head of every aggregate that recorded an event in (after, upto], except the seal
+    itself (its own chain protects the checkpoints)."""
+    heads: dict[str, Head] = {}
+    for notification in notifications(store, after, upto):
+        if notification.originator_id != LogSeal.ID:
+            heads[str(notification.originator_id)] = Head(
+                version=notification.originator_version, digest=stored_digest(notification)
+            )
+    return heads
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One stored event that does not match what the log recorded for it."""
+
+    position: int | None  # its notification position (None: it is missing)
+    aggregate: str
+    version: int
+    problem: str
+
+    def describe(self) -> str:
+        where = f"position {self.position}" if self.position is not None else "missing"
+        return f"event {self.aggregate} v{self.version} ({where}): {self.problem}"
+
+
+@dataclass
+class Verification:
+    events: int = 0
+    checkpoints: int = 0
+    unsealed: int = 0  # events after the last checkpoint: chained, but no root covers them
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    @property
+    def first(self) -> Finding | None:
+        placed = [f for f in self.findings if f.position is not None]
+        return min(placed, key=lambda f: f.position or 0) if placed else None
+
+    def summary(self) -> dict[str, Any]:
+        first = self.first or (self.findings[0] if self.findings else None)
+        return {
+            "ok": self.ok,
+            "events": self.events,
+            "checkpoints": self.checkpoints,
+            "unsealed_events": self.unsealed,
+            "first_bad_event": first.describe() if first else None,
+            "findings": [f.describe() for f in self.findings],
+        }
+
+
+@dataclass(frozen=True)
+class Seen:
+    """An aggregate's last event seen so far in the walk."""
+
+    version: int
+    digest: str
+    position: int
+
+
+@dataclass(frozen=True)
+class Sealed:
+    position: int
+    root: str
+    changed: dict[str, Head]
+
+
+class Verifier:
+    """One walk over the log, in order, checking every link and every checkpoint."""
+
+    def __init__(self, store: EventStoreApp) -> None:
+        assert isinstance(store.mapper, PydanticMapper)
+        self.mapper = store.mapper
+        self.store = store
+        self.seen: dict[UUID, Seen] = {}
+        self.result = Verification()
+
+    def find(self, position: int | None, aggregate: object, version: int, problem: str) -> None:
+        self.result.findings.append(Finding(position, str(aggregate), version, problem))
+
+    def state(self, stored: StoredEvent, position: int | None) -> dict[str, Any] | None:
+        try:
+            state = self.mapper.stored_state(stored)
+        except (ValueError, UnicodeDecodeError):
+            self.find(position, stored.originator_id, stored.originator_version, "unreadable")
+            return None
+        return state if isinstance(state, dict) else None
+
+    def checkpoints(self) -> list[Sealed]:
+        """The seal's checkpoints, read straight from its stored events."""
+        found = []
+        for stored in self.store.recorder.select_events(LogSeal.ID):
+            state = self.state(stored, None)
+            if stored.topic.endswith("Checkpointed") and state is not None:
+                found.append(
+                    Sealed(
+                        position=int(state["position"]),
+                        root=str(state["root"]),
+                        changed={k: Head(**v) for k, v in state["changed"].items()},
+                    )
+                )
+        return found
+
+    def link(self, notification: Notification) -> None:
+        """The event must follow its predecessor and carry the predecessor's digest."""
+        holder = UUID(str(notification.originator_id))
+        version = notification.originator_version
+        before = self.seen.get(holder)
+        expected_version = before.version + 1 if before else 1
+        if version != expected_version:
+            self.find(
+                None, holder, expected_version, f"missing: the next event recorded is v{version}"
+            )
+        state = self.state(notification, notification.id)
+        if state is not None and before is not None and version == expected_version:
+            if state.get(PREV_HASH) != before.digest:
+                self.find(
+                    before.position,
+                    holder,
+                    before.version,
+                    f"its stored bytes hash to {before.digest[:12]}..., but v{version} recorded "
+                    f"{str(state.get(PREV_HASH))[:12]}... as its predecessor",
+                )
+        elif state is not None and before is None and state.get(PREV_HASH) != GENESIS:
+            self.find(notification.id, holder, version, "its chain does not start at genesis")
+        self.seen[holder] = Seen(version, stored_digest(notification), notification.id)
+
+    def seal(self, sealed: Sealed, recorded: dict[str, Head]) -> None:
+        """The heads the checkpoint recorded must be the log's heads at its position, and
+        its root the root over them."""
+        recorded.update(sealed.changed)
+        expected = {
+            str(k): Head(version=v.version, digest=v.digest)
+            for k, v in self.seen.items()
+            if k != LogSeal.ID
+        }
+        where = f"the checkpoint at position {sealed.position}"
+        for key in sorted(recorded.keys() | expected.keys()):
+            sealed_head, log_head = recorded.get(key), expected.get(key)
+            if sealed_head == log_head:
+                continue
+            if log_head is None or (sealed_head and log_head.version < sealed_head.version):
+                assert sealed_head is not None
+                self.find(None, key, sealed_head.version, f"{where} sealed it; the log lacks it")
+            elif sealed_head is None or log_head.version > sealed_head.version:
+                position = self.seen[UUID(key)].position
+                self.find(position, key, log_head.version, f"in the log before {where}, unsealed")
+            else:
+                self.find(
+                    self.seen[UUID(key)].position,
+                    key,
+                    log_head.version,
+                    f"its stored bytes hash to {log_head.digest[:12]}..., but {where} sealed "
+                    f"{sealed_head.digest[:12]}...",
+                )
+        if merkle_root(recorded) != sealed.root:
+            self.find(None, LogSeal.ID, 0, f"{where}: its root is not the root of its heads")
+
+    def run(self, on_page: Callable[[int], None] | None = None) -> Verification:
+        pending = sorted(self.checkpoints(), key=lambda s: s.position)
+        last_sealed = pending[-1].position if pending else 0
+        recorded: dict[str, Head] = {}
+        for notification in notifications(self.store):
+            while pending and pending[0].position < notification.id:
+                self.seal(pending.pop(0), recorded)
+                self.result.checkpoints += 1
+            self.link(notification)
+            self.result.events += 1
+            if notification.id > last_sealed and notification.originator_id != LogSeal.ID:
+                self.result.unsealed += 1
+            if on_page is not None and self.result.events % LOG_PAGE_SIZE == 0:
+                on_page(notification.id)
+        for sealed in pending:
+            self.seal(sealed, recorded)
+            self.result.checkpoints += 1
+        unique = {(f.aggregate, f.version, f.problem): f for f in self.result.findings}
+        self.result.findings = sorted(
+            unique.values(), key=lambda f: (f.position is None, f.position or 0)
+        )
+        return self.result
+
+
+def verify(store: EventStoreApp, on_page: Callable[[int], None] | None = None) -> Verification:
+    """Recomputes every chain and every checkpoint (domain.integrity)."""
+    return Verifier(store).run(on_page)

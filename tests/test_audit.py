@@ -1,0 +1,209 @@
+"""The tamper-evident log (domain.integrity): one changed byte in one stored event, edited
+straight in SQLite or PostgreSQL, is named by `verify`; an untouched store, and a store after
+an erasure, verify."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import timedelta
+from urllib.parse import urlparse
+from uuid import UUID
+
+import psycopg
+from typer.testing import CliRunner
+
+from adapters.clock import SimulatedClock
+from app import Ledger
+from cli import app as cli_app
+from domain.integrity import LogSeal
+from settings import Settings
+from tests.helpers import at, open_account, pg_schema
+
+EFFECTIVE = b'"effective_at":"'
+
+
+def stored_state(store: str, aggregate: UUID, version: int) -> bytes:
+    if urlparse(store).scheme == "sqlite":
+        with sqlite3.connect(store[len("sqlite:///") :]) as conn:
+            row = conn.execute(
+                "SELECT state FROM stored_events WHERE originator_id = ? "
+                "AND originator_version = ?",
+                (aggregate.hex, version),
+            ).fetchone()
+        return bytes(row[0])
+    database, schema = pg_schema(store)
+    with psycopg.connect(database) as conn:
+        found = conn.execute(
+            f'SELECT state FROM "{schema}".seatledger_events WHERE originator_id = %s '
+            "AND originator_version = %s",
+            (aggregate, version),
+        ).fetchone()
+    assert found is not None
+    return bytes(found[0])
+
+
+def write_state(store: str, aggregate: UUID, version: int, state: bytes) -> None:
+    if urlparse(store).scheme == "sqlite":
+        with sqlite3.connect(store[len("sqlite:///") :]) as conn:
+            changed = conn.execute(
+                "UPDATE stored_events SET state = ? WHERE originator_id = ? "
+                "AND originator_version = ?",
+                (state, aggregate.hex, version),
+            ).rowcount
+    else:
+        database, schema = pg_schema(store)
+        with psycopg.connect(database) as conn:
+            changed = conn.execute(
+                f'UPDATE "{schema}".seatledger_events SET state = %s WHERE originator_id = %s '
+                "AND originator_version = %s",
+                (state, aggregate, version),
+            ).rowcount
+    assert changed == 1
+
+
+def change_one_byte(store: str, aggregate: UUID, version: int) -> None:
+    """The first digit of the event's effective time, one higher: still valid JSON."""
+    state = bytearray(stored_state(store, aggregate, version))
+    index = state.index(EFFECTIVE) + len(EFFECTIVE) + 3  # the year's last digit
+    state[index] = ord("0") + (state[index] - ord("0") + 1) % 10
+    write_state(store, aggregate, version, bytes(state))
+
+
+def history(ledger: Ledger, clock: SimulatedClock) -> UUID:
+    """An account with a few months of events, sealed once in the middle."""
+    at(ledger, clock, "2025-01-10T00:00:00Z")
+    account = open_account(ledger, seats=2)
+    ledger.add_payment_method(account, "card", "tok_ok")
+    at(ledger, clock, "2025-02-15T00:00:00Z")
+    ledger.add_seats(account, 1)
+    assert ledger.checkpoint() is not None
+    at(ledger, clock, "2025-04-01T00:00:00Z")
+    ledger.remove_seats(account, 1)
+    return account
+
+
+def test_an_untouched_store_verifies(ledger: Ledger, clock: SimulatedClock) -> None:
+    history(ledger, clock)
+    sealed = ledger.checkpoint()
+    assert sealed is not None and len(sealed["root"]) == 64
+    result = ledger.verify()
+    assert result.ok, result.summary()
+    assert result.checkpoints == 2
+    assert result.events > 20
+    assert result.unsealed == 0
+
+
+def test_a_checkpoint_with_nothing_new_records_nothing(
+    mem_ledger: Ledger, clock: SimulatedClock
+) -> None:
+    history(mem_ledger, clock)
+    assert mem_ledger.checkpoint() is not None
+    position = mem_ledger.store.recorder.max_notification_id()
+    assert mem_ledger.checkpoint() is None
+    assert mem_ledger.store.recorder.max_notification_id() == position
+
+
+def test_the_scheduler_seals_at_most_once_per_interval(
+    mem_ledger: Ledger, clock: SimulatedClock
+) -> None:
+    account = history(mem_ledger, clock)
+    every = timedelta(hours=1)
+    first = mem_ledger.checkpoint(every=every)  # the last one was in February
+    assert first is not None
+    clock.set(clock.now() + timedelta(minutes=10))
+    mem_ledger.add_seats(account, 1)
+    assert mem_ledger.checkpoint(every=every) is None
+    clock.set(clock.now() + timedelta(minutes=50))
+    second = mem_ledger.checkpoint(every=every)
+    assert second is not None and second["position"] > first["position"]
+
+
+def test_one_changed_byte_in_a_middle_event_is_named(
+    ledger: Ledger, store: str, clock: SimulatedClock
+) -> None:
+    account = history(ledger, clock)
+    ledger.checkpoint()
+    change_one_byte(store, account, 3)
+    result = ledger.verify()
+    assert not result.ok
+    first = result.first
+    assert first is not None
+    assert (first.aggregate, first.version) == (str(account), 3)
+    assert "v4 recorded" in first.problem
+    # every finding is about that one event
+    assert {(f.aggregate, f.version) for f in result.findings} == {(str(account), 3)}
+
+
+def test_one_changed_byte_in_a_sealed_head_is_named(
+    ledger: Ledger, store: str, clock: SimulatedClock
+) -> None:
+    account = history(ledger, clock)
+    ledger.checkpoint()
+    head = ledger.load(account).version
+    change_one_byte(store, account, head)
+    result = ledger.verify()
+    assert result.first is not None
+    assert (result.first.aggregate, result.first.version) == (str(account), head)
+    assert "sealed" in result.first.problem
+
+
+def test_a_deleted_event_is_named_as_missing(
+    ledger: Ledger, store: str, clock: SimulatedClock
+) -> None:
+    account = history(ledger, clock)
+    if urlparse(store).scheme == "sqlite":
+        with sqlite3.connect(store[len("sqlite:///") :]) as conn:
+            conn.execute(
+                "DELETE FROM stored_events WHERE originator_id = ? AND originator_version = 2",
+                (account.hex,),
+            )
+    else:
+        database, schema = pg_schema(store)
+        with psycopg.connect(database) as conn:
+            conn.execute(
+                f'DELETE FROM "{schema}".seatledger_events WHERE originator_id = %s '
+                "AND originator_version = 2",
+                (account,),
+            )
+    result = ledger.verify()
+    assert (str(account), 2) in {(f.aggregate, f.version) for f in result.findings}
+
+
+def test_an_altered_checkpoint_root_fails_verification(
+    ledger: Ledger, store: str, clock: SimulatedClock
+) -> None:
+    history(ledger, clock)
+    state = stored_state(store, LogSeal.ID, 2)
+    root = state.split(b'"root":"')[1][:64]
+    write_state(store, LogSeal.ID, 2, state.replace(root, b"f" * 64))
+    result = ledger.verify()
+    assert any("root is not the root" in f.problem for f in result.findings)
+
+
+def test_gdpr_4_erasure_keeps_the_log_verifiable(ledger: Ledger, clock: SimulatedClock) -> None:
+    """GDPR-4: digests are over the sealed (ciphertext) fields, so destroying a subject's
+    key changes no stored byte that a digest covers."""
+    at(ledger, clock, "2025-01-10T00:00:00Z")
+    ledger.give_consent("lena", ["marketing"], email="lena@example.com", name="Lena Lead")
+    ledger.checkpoint()
+    ledger.request_erasure("lena")
+    at(ledger, clock, "2025-03-10T00:00:00Z")
+    assert ledger.subject("lena")["erased"]
+    ledger.checkpoint()
+    result = ledger.verify()
+    assert result.ok, result.summary()
+
+
+def test_audit_verify_command_exits_non_zero_and_names_the_event(
+    sqlite_store: str, clock: SimulatedClock
+) -> None:
+    ledger = Ledger(Settings(store=sqlite_store), clock=clock)
+    account = history(ledger, clock)
+    ledger.close()
+    runner = CliRunner()
+    clean = runner.invoke(cli_app, ["audit", "verify", "--store", sqlite_store])
+    assert clean.exit_code == 0, clean.output
+    change_one_byte(sqlite_store, account, 3)
+    broken = runner.invoke(cli_app, ["audit", "verify", "--store", sqlite_store])
+    assert broken.exit_code == 1
+    assert f"event {account} v3" in broken.output
