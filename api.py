@@ -13,7 +13,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
@@ -276,6 +276,14 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
     Key = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
     Limit = Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)]
     Cursor = Annotated[str | None, Query(pattern=r"^[0-9]{1,9}$")]
+    AsOf = Annotated[
+        datetime | None,
+        Query(description="business time (TIME-2): what held at this instant; default now"),
+    ]
+    KnownAt = Annotated[
+        datetime | None,
+        Query(description="recording time (TIME-2): as the ledger knew it then; default now"),
+    ]
 
     @api.exception_handler(DomainError)
     async def refused(request: Request, error: DomainError) -> JSONResponse:
@@ -354,8 +362,10 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
         return page([str(a) for a in ledger.account_ids()], limit, cursor)
 
     @api.get("/accounts/{account_id}", tags=["accounts"])
-    def get_account(account_id: UUID, actor: Reader) -> dict[str, Any]:
-        return ledger.account(account_id)
+    def get_account(
+        account_id: UUID, actor: Reader, as_of: AsOf = None, known_at: KnownAt = None
+    ) -> dict[str, Any]:
+        return ledger.account(account_id, as_of=as_of, known_at=known_at)
 
     def account_command(
         path: str,
@@ -503,15 +513,17 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
 
     # account reads
 
-    def account_list(path: str, read: Callable[[UUID], list[dict[str, Any]]]) -> None:
+    def account_list(path: str, read: Callable[..., list[dict[str, Any]]]) -> None:
         @api.get(path, response_model=Page, tags=["account reads"])
         def listing(
             account_id: UUID,
             actor: Reader,
             limit: Limit = PAGE_LIMIT_DEFAULT,
             cursor: Cursor = None,
+            as_of: AsOf = None,
+            known_at: KnownAt = None,
         ) -> Page:
-            return page(read(account_id), limit, cursor)
+            return page(read(account_id, as_of=as_of, known_at=known_at), limit, cursor)
 
     account_list("/accounts/{account_id}/invoices", ledger.invoices)
     account_list("/accounts/{account_id}/payments", ledger.payments)
@@ -519,20 +531,36 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
     account_list("/accounts/{account_id}/notifications", ledger.notifications)
 
     @api.get("/accounts/{account_id}/balance", tags=["account reads"])
-    def balance(account_id: UUID, actor: Reader) -> dict[str, str]:
-        return ledger.balance(account_id)
+    def balance(
+        account_id: UUID, actor: Reader, as_of: AsOf = None, known_at: KnownAt = None
+    ) -> dict[str, str]:
+        return ledger.balance(account_id, as_of=as_of, known_at=known_at)
 
     @api.get("/accounts/{account_id}/credit-window", tags=["account reads"])
-    def credit_window(account_id: UUID, actor: Reader) -> dict[str, Any] | None:
-        return ledger.credit_window(account_id)
+    def credit_window(
+        account_id: UUID, actor: Reader, as_of: AsOf = None, known_at: KnownAt = None
+    ) -> dict[str, Any] | None:
+        return ledger.credit_window(account_id, as_of=as_of, known_at=known_at)
 
     @api.get("/accounts/{account_id}/liability-cap", tags=["account reads"])
-    def liability_cap(account_id: UUID, on: date, actor: Reader) -> dict[str, str]:
-        return {"cap": ledger.liability_cap(account_id, on)}
+    def liability_cap(
+        account_id: UUID,
+        on: date,
+        actor: Reader,
+        as_of: AsOf = None,
+        known_at: KnownAt = None,
+    ) -> dict[str, str]:
+        return {"cap": ledger.liability_cap(account_id, on, as_of=as_of, known_at=known_at)}
 
     @api.get("/accounts/{account_id}/subprocessors", tags=["account reads"])
-    def subprocessors(account_id: UUID, on: date, actor: Reader) -> list[str]:
-        return ledger.subprocessors(account_id, on)
+    def subprocessors(
+        account_id: UUID,
+        on: date,
+        actor: Reader,
+        as_of: AsOf = None,
+        known_at: KnownAt = None,
+    ) -> list[str]:
+        return ledger.subprocessors(account_id, on, as_of=as_of, known_at=known_at)
 
     # ---------------------------------------------------------------- vendor
 
@@ -627,12 +655,16 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
         return ledger.subject(subject)
 
     @api.get("/subjects/{subject}", tags=["subjects"])
-    def get_subject(subject: str, actor: Admin) -> dict[str, Any]:
-        return ledger.subject(subject)
+    def get_subject(
+        subject: str, actor: Admin, as_of: AsOf = None, known_at: KnownAt = None
+    ) -> dict[str, Any]:
+        return ledger.subject(subject, as_of=as_of, known_at=known_at)
 
     @api.get("/subjects/{subject}/retention", tags=["subjects"])
-    def retention(subject: str, actor: Admin) -> list[dict[str, Any]]:
-        return ledger.retention(subject)
+    def retention(
+        subject: str, actor: Admin, as_of: AsOf = None, known_at: KnownAt = None
+    ) -> list[dict[str, Any]]:
+        return ledger.retention(subject, as_of=as_of, known_at=known_at)
 
     @api.get("/retention/due", response_model=Page, tags=["subjects"])
     def falls_due(
@@ -656,13 +688,19 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
     # ---------------------------------------------------------------- finance
 
     @api.get("/ledger", tags=["finance"])
-    def trial_balance(actor: Finance) -> dict[str, Any]:
-        return ledger.ledger()
+    def trial_balance(
+        actor: Finance, as_of: AsOf = None, known_at: KnownAt = None
+    ) -> dict[str, Any]:
+        return ledger.ledger(as_of=as_of, known_at=known_at)
 
     @api.get("/credit-windows", response_model=Page, tags=["finance"])
     def credit_windows(
-        actor: Finance, limit: Limit = PAGE_LIMIT_DEFAULT, cursor: Cursor = None
+        actor: Finance,
+        limit: Limit = PAGE_LIMIT_DEFAULT,
+        cursor: Cursor = None,
+        as_of: AsOf = None,
+        known_at: KnownAt = None,
     ) -> Page:
-        return page(ledger.credit_windows(), limit, cursor)
+        return page(ledger.credit_windows(as_of=as_of, known_at=known_at), limit, cursor)
 
     return api

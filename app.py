@@ -42,7 +42,7 @@ from domain.errors import DomainError, ErrorCode, invalid
 from domain.integrity import LogSeal
 from domain.invoicing import Address, Invoice
 from domain.lifetime import Code
-from domain.model import Aggregate, Event
+from domain.model import Aggregate, Event, as_known
 from domain.money import Money
 from domain.numbering import DocumentKind, InvoiceSeries, Numbering
 from domain.personal import Scope
@@ -81,6 +81,33 @@ A = TypeVar("A", bound=Aggregate)
 # An outer boundary (the HTTP API) fingerprints the whole request it received; an
 # idempotency key is then bound to that, not to the command's own summary of it.
 REQUEST_FINGERPRINT: ContextVar[str | None] = ContextVar("request_fingerprint", default=None)
+
+
+When = datetime | str | None  # an instant as given to a query: ISO 8601 with an offset
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """TIME-2, read both ways: what the ledger believed at `known_at` (recording time) about
+    business time `as_of`. Both None: the ledger as it is now."""
+
+    as_of: datetime | None = None
+    known_at: datetime | None = None
+
+    @classmethod
+    def of(cls, as_of: When = None, known_at: When = None) -> Knowledge:
+        return cls(_when(as_of, "as_of"), _when(known_at, "known_at"))
+
+    @property
+    def current(self) -> bool:
+        return self.as_of is None and self.known_at is None
+
+    def instant(self, now: datetime) -> datetime:
+        """The business instant a query is about: as_of, else known_at, else now."""
+        return self.as_of or self.known_at or now
+
+
+NOW = Knowledge()
 
 
 @dataclass
@@ -826,9 +853,9 @@ class Ledger:
                 ErrorCode.UNKNOWN_SUBJECT, f"no data subject {key!r}", "subject"
             ) from None
 
-    def _load_subject(self, key: str) -> Subject:
+    def _load_subject(self, key: str, known: Knowledge = NOW) -> Subject:
         try:
-            found = self.store.aggregate(Subject.id_for(str(key)))
+            found = self._aggregate(Subject.id_for(str(key)), known)
         except AggregateNotFoundError:
             raise DomainError(
                 ErrorCode.UNKNOWN_SUBJECT, f"no data subject {key!r}", "subject"
@@ -836,11 +863,11 @@ class Ledger:
         assert isinstance(found, Subject)
         return found
 
-    def _linked_account(self, subject: Subject) -> Account | None:
-        return self.load(subject.account_id) if subject.account_id else None
+    def _linked_account(self, subject: Subject, known: Knowledge = NOW) -> Account | None:
+        return self.load(subject.account_id, known) if subject.account_id else None
 
-    def subject(self, key: str) -> dict[str, Any]:
-        found = self._load_subject(key)
+    def subject(self, key: str, *, as_of: When = None, known_at: When = None) -> dict[str, Any]:
+        found = self._load_subject(key, Knowledge.of(as_of, known_at))
         return {
             "name": found.name,
             "email": found.email,
@@ -863,16 +890,19 @@ class Ledger:
             ],
         }
 
-    def retention(self, key: str) -> list[dict[str, Any]]:
+    def retention(
+        self, key: str, *, as_of: When = None, known_at: When = None
+    ) -> list[dict[str, Any]]:
         """GDPR-2/5: per category, the date the data falls due for erasure and why."""
-        found = self._load_subject(key)
+        known = Knowledge.of(as_of, known_at)
+        found = self._load_subject(key, known)
         return [
             {
                 "category": item.category,
                 "due_on": str(item.due_on) if item.due_on else None,
                 "basis": item.basis,
             }
-            for item in found.retention(self._linked_account(found))
+            for item in found.retention(self._linked_account(found, known))
         ]
 
     def falls_due(self, before: date | str) -> list[dict[str, Any]]:
@@ -1117,11 +1147,14 @@ class Ledger:
             lambda unit: self._subprocessor_list(unit).disengage(name, day, unit.at), actor=actor
         )
 
-    def subprocessors(self, account_id: UUID, on: date | str) -> list[str]:
+    def subprocessors(
+        self, account_id: UUID, on: date | str, *, as_of: When = None, known_at: When = None
+    ) -> list[str]:
         """RES-1: who handles this account's data (in its region) on a date, sorted by name."""
-        account = self.load(account_id)
+        known = Knowledge.of(as_of, known_at)
+        account = self.load(account_id, known)
         try:
-            book = self.store.aggregate(SubprocessorList.ID)
+            book = self._aggregate(SubprocessorList.ID, known)
         except AggregateNotFoundError:
             book = SubprocessorList.seed(self.now())
         assert isinstance(book, SubprocessorList)
@@ -1323,9 +1356,21 @@ class Ledger:
             self.due.catch_up()
             return self.due.accounts_in_opening_order()
 
-    def load(self, account_id: UUID) -> Account:
+    def _aggregate(self, aggregate_id: UUID, known: Knowledge = NOW) -> Aggregate:
+        """The aggregate now, or as it was known (domain.model.as_known)."""
+        if known.current:
+            return self.store.aggregate(aggregate_id)
+        stored = self.store.recorder.select_events(aggregate_id)
+        found = as_known(
+            (self.store.event(s) for s in stored), as_of=known.as_of, known_at=known.known_at
+        )
+        if found is None:
+            raise AggregateNotFoundError(aggregate_id)
+        return found
+
+    def load(self, account_id: UUID, known: Knowledge = NOW) -> Account:
         try:
-            account = self.store.aggregate(account_id)
+            account = self._aggregate(account_id, known)
         except AggregateNotFoundError:
             raise DomainError(
                 ErrorCode.UNKNOWN_ACCOUNT, f"no account {account_id}", "account"
@@ -1334,8 +1379,10 @@ class Ledger:
             raise DomainError(ErrorCode.UNKNOWN_ACCOUNT, f"no account {account_id}", "account")
         return account
 
-    def account(self, account_id: UUID) -> dict[str, Any]:
-        a = self.load(account_id)
+    def account(
+        self, account_id: UUID, *, as_of: When = None, known_at: When = None
+    ) -> dict[str, Any]:
+        a = self.load(account_id, Knowledge.of(as_of, known_at))
         period = a.period if a.status is not AccountStatus.TRIALING else None
         return {
             "id": str(a.id),
@@ -1355,11 +1402,16 @@ class Ledger:
             "cancellation_effective_at": _instant(a.cancellation_effective_at),
         }
 
-    def invoices(self, account_id: UUID) -> list[dict[str, Any]]:
-        return [_invoice_view(i) for i in self.load(account_id).invoices]
+    def invoices(
+        self, account_id: UUID, *, as_of: When = None, known_at: When = None
+    ) -> list[dict[str, Any]]:
+        known = Knowledge.of(as_of, known_at)
+        return [_invoice_view(i) for i in self.load(account_id, known).invoices]
 
-    def payments(self, account_id: UUID) -> list[dict[str, Any]]:
-        a = self.load(account_id)
+    def payments(
+        self, account_id: UUID, *, as_of: When = None, known_at: When = None
+    ) -> list[dict[str, Any]]:
+        a = self.load(account_id, Knowledge.of(as_of, known_at))
         return [
             {
                 "invoice": p.invoice,
@@ -1371,16 +1423,25 @@ class Ledger:
             for p in a.payments
         ]
 
-    def refunds(self, account_id: UUID) -> list[dict[str, Any]]:
-        a = self.load(account_id)
+    def refunds(
+        self, account_id: UUID, *, as_of: When = None, known_at: When = None
+    ) -> list[dict[str, Any]]:
+        a = self.load(account_id, Knowledge.of(as_of, known_at))
         return [
             {"amount": str(a.money(r.amount)), "at": iso(r.at), "rule": r.rule} for r in a.refunds
         ]
 
-    def balance(self, account_id: UUID) -> dict[str, str]:
-        return {k: str(v) for k, v in self.load(account_id).balance(self.now()).items()}
+    def balance(
+        self, account_id: UUID, *, as_of: When = None, known_at: When = None
+    ) -> dict[str, str]:
+        """What the account owes and holds: now, or at `as_of` as known at `known_at`."""
+        known = Knowledge.of(as_of, known_at)
+        found = self.load(account_id, known).balance(known.instant(self.now()))
+        return {k: str(v) for k, v in found.items()}
 
-    def notifications(self, account_id: UUID) -> list[dict[str, Any]]:
+    def notifications(
+        self, account_id: UUID, *, as_of: When = None, known_at: When = None
+    ) -> list[dict[str, Any]]:
         return [
             {
                 "kind": n.kind.value,
@@ -1389,23 +1450,39 @@ class Ledger:
                 "subject": n.subject,
                 "id": str(n.id),
             }
-            for n in self.load(account_id).notifications
+            for n in self.load(account_id, Knowledge.of(as_of, known_at)).notifications
         ]
 
-    def liability_cap(self, account_id: UUID, claim_date: date | str) -> str:
-        return str(self.load(account_id).liability_cap(_date(claim_date, "date")))
+    def liability_cap(
+        self,
+        account_id: UUID,
+        claim_date: date | str,
+        *,
+        as_of: When = None,
+        known_at: When = None,
+    ) -> str:
+        account = self.load(account_id, Knowledge.of(as_of, known_at))
+        return str(account.liability_cap(_date(claim_date, "date")))
 
-    def credit_window(self, account_id: UUID) -> dict[str, Any] | None:
-        """CREDIT-3: active_from, remaining now, ends_on, and how each change moved the end."""
-        return _window_view(self.load(account_id), self.now())
+    def credit_window(
+        self, account_id: UUID, *, as_of: When = None, known_at: When = None
+    ) -> dict[str, Any] | None:
+        """CREDIT-3: active_from, remaining now (or at as_of), ends_on, and how each change
+        moved the end."""
+        known = Knowledge.of(as_of, known_at)
+        return _window_view(self.load(account_id, known), known.instant(self.now()))
 
-    def credit_windows(self) -> list[dict[str, Any]]:
+    def credit_windows(self, *, as_of: When = None, known_at: When = None) -> list[dict[str, Any]]:
         """CREDIT-3 for finance: every open pool, in account opening order, with its end's
         history."""
+        known = Knowledge.of(as_of, known_at)
         windows = []
         for account_id in self.account_ids():
-            account = self.load(account_id)
-            window = _window_view(account, self.now())
+            try:
+                account = self.load(account_id, known)
+            except DomainError:
+                continue  # not yet opened, or not yet known
+            window = _window_view(account, known.instant(self.now()))
             if window is not None:
                 windows.append({"account": str(account_id), "slug": account.slug, **window})
         return windows
@@ -1428,15 +1505,28 @@ class Ledger:
         with self._finance_lock:
             return self.finance.catch_up(self.store, on_page=on_page)
 
-    def facts(self) -> Facts:
-        self.catch_up_finance()
-        return facts(self.finance.finance)
+    def facts(self, known_at: datetime | None = None) -> Facts:
+        """The finance facts now or, for an auditor, as known at `known_at`: then a scratch
+        projection is folded from the events recorded by then."""
+        if known_at is None:
+            self.catch_up_finance()
+            return facts(self.finance.finance)
+        scratch = FinanceProjection(view_for("memory://"))
+        try:
+            scratch.catch_up(self.store, known_at=known_at)
+            return facts(scratch.finance)
+        finally:
+            scratch.finance.close()
 
-    def report(self, name: str, month: str, currency: str | None = None) -> Report:
-        """A month-end report (projections.reports.REPORTS) for finance."""
+    def report(
+        self, name: str, month: str, currency: str | None = None, *, known_at: When = None
+    ) -> Report:
+        """A month-end report (projections.reports.REPORTS) for finance. Its month is its
+        business time; `known_at` shows it as it could have been drawn up then."""
         if name not in REPORTS:
             raise invalid("report", f"must be one of {sorted(REPORTS)}, not {name!r}")
-        return only_currency(REPORTS[name](self.facts(), Month.parse(month)), currency)
+        found = self.facts(_when(known_at, "known_at"))
+        return only_currency(REPORTS[name](found, Month.parse(month)), currency)
 
     # ------------------------------------------------------------ audit
 
@@ -1469,11 +1559,13 @@ class Ledger:
         """Recomputes every hash chain and checkpoint from the stored bytes."""
         return verify(self.store, on_page)
 
-    def ledger(self) -> dict[str, Any]:
-        """The trial balance now: per currency, each ledger account's total."""
-        now = self.now()
-        # entries effective at `now` are in; revenue of the days before today's
-        totals = balances(self.facts(), now.date(), now + timedelta.resolution)
+    def ledger(self, *, as_of: When = None, known_at: When = None) -> dict[str, Any]:
+        """The trial balance: per currency, each ledger account's total, now or at `as_of`
+        as known at `known_at`."""
+        known = Knowledge.of(as_of, known_at)
+        at = known.instant(self.now())
+        # entries effective at `at` are in; revenue of the days before that day's
+        totals = balances(self.facts(known.known_at), at.date(), at + timedelta.resolution)
         view: dict[str, Any] = {"balanced": balanced(totals)}
         for currency, accounts in totals.items():
             view[currency] = {name: f"{amount:.2f}" for name, amount in accounts.items()}
@@ -1528,6 +1620,19 @@ def _date(value: object, field_name: str) -> date:
         return date.fromisoformat(str(value))
     except ValueError:
         raise invalid(field_name, f"not a date: {value!r}") from None
+
+
+def _when(value: When, field_name: str) -> datetime | None:
+    """An instant given to a query: a UTC-aware datetime or ISO 8601 text with an offset."""
+    if value is None or isinstance(value, datetime):
+        if isinstance(value, datetime) and value.tzinfo is None:
+            raise invalid(field_name, "give an instant with its UTC offset, e.g. ...T00:00:00Z")
+        return check_utc(value) if value is not None else None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise invalid(field_name, f"not an instant: {value!r}") from None
+    return _when(parsed, field_name)
 
 
 def _address(value: dict[str, Any] | None) -> Address | None:

@@ -8,6 +8,7 @@ they take effect (`effective_at`, TIME-2). The store adds the recording time
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, ClassVar, Self, TypeVar
 from uuid import UUID, uuid5
@@ -52,6 +53,25 @@ class Event(BaseModel):
 
 
 TEvent = TypeVar("TEvent", bound=Event)
+
+
+def as_known(
+    events: Iterable[Event], *, as_of: datetime | None, known_at: datetime | None
+) -> Aggregate | None:
+    """TIME-2, read both ways: the aggregate as the ledger believed it at `known_at` about
+    business time `as_of`. Events recorded after `known_at` are ignored, and events effective
+    after `as_of` too; the rest fold in the order recorded. None: nothing of it was known.
+    The result is for reading: its version counts the events folded, not the stored ones."""
+    aggregate: Aggregate | None = None
+    for event in events:
+        assert event.recorded_at is not None, "a stored event has its recording time"
+        if known_at is not None and event.recorded_at > known_at:
+            continue
+        if as_of is not None and event.effective_at > as_of:
+            continue
+        version = aggregate.version + 1 if aggregate is not None else 1
+        aggregate = event.model_copy(update={"originator_version": version}).mutate(aggregate)
+    return aggregate
 
 
 class Aggregate(BaseModel):

@@ -314,10 +314,12 @@ class FinanceProjection(Projection[Any]):
         *,
         on_page: Callable[[int], None] | None = None,
         page_size: int = LOG_PAGE_SIZE,
+        known_at: datetime | None = None,
     ) -> int:
         """Folds what the log holds beyond the tracked position, a page per transaction.
         Returns the position reached. Another process recording the same page first is
-        not an error: this one's page rolls back and it reads on from there."""
+        not an error: this one's page rolls back and it reads on from there. With
+        `known_at` (a scratch view for an auditor), events recorded later are passed over."""
         position = self.finance.max_tracking_id(APPLICATION) or 0
         while True:
             page = store.recorder.select_notifications(
@@ -330,7 +332,10 @@ class FinanceProjection(Projection[Any]):
             try:
                 for notification in page:
                     if notification.topic.startswith(ACCOUNT_TOPIC_PREFIX):
-                        entries = self.fold(store.event(notification), changed)
+                        event = store.event(notification)
+                        if known_at is not None and (event.recorded_at or known_at) > known_at:
+                            continue
+                        entries = self.fold(event, changed)
                         if entries is not None:
                             batch.append((notification.id, entries))
                 self.finance.record(batch, changed, Tracking(APPLICATION, page[-1].id))
