@@ -53,7 +53,7 @@ from domain.registry import CommandRecord, SlugClaim, slug_candidates, slugify
 from domain.residency import SubprocessorList
 from domain.schedule import Task, TaskKind
 from domain.subjects import Purpose, Right, Subject
-from projections.audit import Verification, moved_heads, verify
+from projections.audit import Replay, Verification, moved_heads, replay, verify
 from projections.due import DueIndex
 from projections.finance import FinanceProjection, facts, view_for
 from projections.reports import (
@@ -1558,6 +1558,13 @@ class Ledger:
     def verify(self, on_page: Callable[[int], None] | None = None) -> Verification:
         """Recomputes every hash chain and checkpoint from the stored bytes."""
         return verify(self.store, on_page)
+
+    def replay(self, until: When = None, on_page: Callable[[int], None] | None = None) -> Replay:
+        """Rebuilds the finance projection from the log into a scratch store and compares
+        it with the live one (projections.audit.replay)."""
+        moment = _when(until, "until")
+        with self._finance_lock:
+            return replay(self.store, self.finance, moment, on_page)
 
     def ledger(self, *, as_of: When = None, known_at: When = None) -> dict[str, Any]:
         """The trial balance: per currency, each ledger account's total, now or at `as_of`

@@ -121,6 +121,7 @@ class Rows:
 
 
 ROWS = {table: Rows(table, kind, entries) for table, (kind, entries) in TABLES.items()}
+KEYS = {**dict.fromkeys(ROWS, ("position", "seq")), BOOKS_TABLE: ("account_id",)}
 
 
 class FinanceView(TrackingRecorder):
@@ -212,9 +213,10 @@ class FinanceView(TrackingRecorder):
     def close(self) -> None:
         self.datastore.close()
 
-    def dump(self) -> dict[str, list[tuple[object, ...]]]:
-        """Every table as stored, in key order: what a rebuild must reproduce exactly."""
-        tables: dict[str, list[tuple[object, ...]]] = {}
+    def dump(self) -> dict[str, list[tuple[str, ...]]]:
+        """Every table as stored, in key order: what a rebuild must reproduce exactly. A
+        row's key is its first column or two (`KEYS`)."""
+        tables: dict[str, list[tuple[str, ...]]] = {}
         for table in [*ROWS, BOOKS_TABLE]:
             found = self._select(f"SELECT * FROM {self.qualified(table)}")
             tables[table] = sorted(tuple(str(v) for v in row) for row in found)
@@ -315,15 +317,17 @@ class FinanceProjection(Projection[Any]):
         on_page: Callable[[int], None] | None = None,
         page_size: int = LOG_PAGE_SIZE,
         known_at: datetime | None = None,
+        upto: int | None = None,
     ) -> int:
         """Folds what the log holds beyond the tracked position, a page per transaction.
         Returns the position reached. Another process recording the same page first is
         not an error: this one's page rolls back and it reads on from there. With
-        `known_at` (a scratch view for an auditor), events recorded later are passed over."""
+        `known_at` (a scratch view for an auditor), events recorded later are passed over;
+        with `upto`, it stops at that position."""
         position = self.finance.max_tracking_id(APPLICATION) or 0
         while True:
             page = store.recorder.select_notifications(
-                start=position, limit=page_size, inclusive_of_start=False
+                start=position, limit=page_size, stop=upto, inclusive_of_start=False
             )
             if not page:
                 return position

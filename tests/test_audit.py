@@ -4,8 +4,10 @@ an erasure, verify."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlparse
 from uuid import UUID
 
@@ -207,3 +209,92 @@ def test_audit_verify_command_exits_non_zero_and_names_the_event(
     broken = runner.invoke(cli_app, ["audit", "verify", "--store", sqlite_store])
     assert broken.exit_code == 1
     assert f"event {account} v3" in broken.output
+
+
+# ---------------------------------------------------------------- replay
+
+
+def edit_live_posting(store: str) -> tuple[str, str]:
+    """Changes the amount of one live posting row; returns its key."""
+    if urlparse(store).scheme == "sqlite":
+        with sqlite3.connect(store[len("sqlite:///") :]) as conn:
+            position, seq = conn.execute(
+                "SELECT position, seq FROM fin_postings ORDER BY position DESC, seq LIMIT 1"
+            ).fetchone()
+            conn.execute(
+                "UPDATE fin_postings SET amount = '999.99' WHERE position = ? AND seq = ?",
+                (position, seq),
+            )
+        return str(position), str(seq)
+    database, schema = pg_schema(store)
+    with psycopg.connect(database) as conn:
+        found = conn.execute(
+            f'SELECT position, seq FROM "{schema}".fin_postings ORDER BY position DESC, seq LIMIT 1'
+        ).fetchone()
+        assert found is not None
+        conn.execute(
+            f"UPDATE \"{schema}\".fin_postings SET amount = '999.99' "
+            "WHERE position = %s AND seq = %s",
+            found,
+        )
+    return str(found[0]), str(found[1])
+
+
+def test_a_replay_of_an_untouched_ledger_matches_the_live_projection(
+    ledger: Ledger, clock: SimulatedClock
+) -> None:
+    history(ledger, clock)
+    result = ledger.replay()
+    assert result.identical, result.differences[:3]
+    assert result.position == ledger.store.recorder.max_notification_id()
+    assert len(result.tables["fin_postings"]) > 10
+    assert "fin_books" in result.compared
+
+
+def test_a_changed_live_row_is_reported_by_table_and_key(
+    ledger: Ledger, store: str, clock: SimulatedClock
+) -> None:
+    history(ledger, clock)
+    ledger.catch_up_finance()
+    key = edit_live_posting(store)
+    result = ledger.replay()
+    assert [(d.table, d.key) for d in result.differences] == [("fin_postings", key)]
+    difference = result.differences[0]
+    assert difference.live is not None and "999.99" in difference.live
+    assert difference.replayed is not None and "999.99" not in difference.replayed
+
+
+def test_replay_until_an_instant_rebuilds_the_log_as_recorded_by_then(
+    ledger: Ledger, clock: SimulatedClock
+) -> None:
+    history(ledger, clock)
+    full = ledger.replay()
+    february = ledger.replay("2025-02-20T00:00:00Z")
+    assert february.identical
+    assert 0 < february.position < full.position
+    assert "fin_books" not in february.compared
+    assert len(february.tables["fin_postings"]) < len(full.tables["fin_postings"])
+
+
+def test_audit_replay_is_deterministic_and_exits_non_zero_on_a_difference(
+    sqlite_store: str, clock: SimulatedClock, tmp_path: Path
+) -> None:
+    ledger = Ledger(Settings(store=sqlite_store), clock=clock)
+    history(ledger, clock)
+    ledger.close()
+    runner = CliRunner()
+    outputs = [tmp_path / "first.json", tmp_path / "second.json"]
+    for output in outputs:
+        done = runner.invoke(
+            cli_app, ["audit", "replay", "--store", sqlite_store, "--output", str(output)]
+        )
+        assert done.exit_code == 0, done.output
+    assert outputs[0].read_bytes() == outputs[1].read_bytes()
+    assert json.loads(outputs[0].read_text())["identical"] is True
+    position, seq = edit_live_posting(sqlite_store)
+    broken = runner.invoke(cli_app, ["audit", "replay", "--store", sqlite_store])
+    assert broken.exit_code == 1
+    differences = json.loads(broken.stdout)["differences"]
+    assert [(d["table"], d["key"]) for d in differences] == [
+        ("fin_postings", {"position": position, "seq": seq})
+    ]

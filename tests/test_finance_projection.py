@@ -38,7 +38,7 @@ def simulated(store: str, accounts: int, months: int, seed: int) -> Ledger:
     return ledger
 
 
-def rebuilt(ledger: Ledger) -> dict[str, list[tuple[object, ...]]]:
+def rebuilt(ledger: Ledger) -> dict[str, list[tuple[str, ...]]]:
     """The tables folded from zero into a fresh (in-memory) view."""
     projection = FinanceProjection(view_for("memory://"))
     projection.catch_up(ledger.store)
