@@ -47,6 +47,7 @@ STATUS = {
     ErrorCode.CODE_REDEMPTION_CLOSED: 409,
     ErrorCode.CODE_STACKING: 409,
     ErrorCode.UNKNOWN_SUBJECT: 404,
+    ErrorCode.UNKNOWN_DOCUMENT: 404,
     ErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
 }
 
@@ -234,7 +235,7 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
         responses={
             401: problem_response("no valid bearer token"),
             403: problem_response("the token lacks the scope"),
-            404: problem_response("no such account, subject or code"),
+            404: problem_response("no such account, subject, code or document"),
             409: problem_response("refused in the account's state (closed, window passed, ...)"),
             422: problem_response("refused: invalid input, with the error code and field"),
         },

@@ -53,7 +53,7 @@ from domain.registry import CommandRecord, SlugClaim, slug_candidates, slugify
 from domain.residency import SubprocessorList
 from domain.schedule import Task, TaskKind
 from domain.subjects import Purpose, Right, Subject
-from projections.audit import Replay, Verification, moved_heads, replay, verify
+from projections.audit import Replay, Verification, explain, moved_heads, replay, verify
 from projections.due import DueIndex
 from projections.finance import FinanceProjection, facts, view_for
 from projections.reports import (
@@ -1558,6 +1558,10 @@ class Ledger:
     def verify(self, on_page: Callable[[int], None] | None = None) -> Verification:
         """Recomputes every hash chain and checkpoint from the stored bytes."""
         return verify(self.store, on_page)
+
+    def explain(self, number: str) -> dict[str, Any]:
+        """The trail of rules and events behind one invoice or credit note."""
+        return explain(self.store, str(number))
 
     def replay(self, until: When = None, on_page: Callable[[int], None] | None = None) -> Replay:
         """Rebuilds the finance projection from the log into a scratch store and compares

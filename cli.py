@@ -10,7 +10,7 @@ import signal
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import typer
@@ -346,6 +346,77 @@ def audit_replay(
     typer.echo(document, nl=False)
     if not result.identical:
         raise typer.Exit(1)
+
+
+@audit_app.command("explain")
+def audit_explain(
+    number: Annotated[str, typer.Argument(help="an invoice or credit-note number")],
+    as_json: Annotated[bool, typer.Option("--json", help="the trail as JSON")] = False,
+    store: Annotated[str | None, typer.Option(help="the store; default SEATLEDGER_STORE")] = None,
+) -> None:
+    """The trail behind a document: each line and posting with its TERMS.md rule and the
+    events it came from."""
+    ledger = Ledger(_settings(store))
+    try:
+        trail = ledger.explain(number)
+    except DomainError as error:
+        typer.echo(f"{error.code.value}: {error.message}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        ledger.close()
+    if as_json:
+        typer.echo(json.dumps(trail, indent=2))
+        return
+    for line in render_trail(trail):
+        typer.echo(line)
+
+
+def render_trail(trail: dict[str, Any]) -> list[str]:
+    def event(version: int) -> str:
+        ref = trail["events"][str(version)]
+        return (
+            f"v{version} {ref['event']} effective {ref['effective_at']} recorded "
+            f"{ref['recorded_at']} by {ref['actor'] or '-'} (sha256 {ref['digest'][:16]})"
+        )
+
+    doc = trail["document"]
+    out = [
+        f"{doc['kind']} {doc['number']} of account {doc['account']}, issued {doc['issued_at']}:"
+        f" net {doc['net']}, VAT {doc['vat']}, total {doc['total']}",
+        f"  issued by {event(trail['issued_by']['version'])}",
+    ]
+    if doc["credits"] or doc["reissue_of"]:
+        out.append(
+            f"  credits {doc['credits']}" if doc["credits"] else f"  reissues {doc['reissue_of']}"
+        )
+    out += [f"  caused by {event(ref['version'])}" for ref in trail["caused_by"]]
+    out.append("lines:")
+    out += [
+        f"  {ln['line']}. {ln['rule']:<9} {ln['amount']:>14}  {ln['description']}"
+        f"  <- events {', '.join(f'v{v}' for v in ln['events'])}"
+        for ln in trail["lines"]
+    ]
+    tax = trail["tax"]
+    out.append(f"tax: {tax['rule']} {tax['treatment']} {tax['country']} {tax['rate']}")
+    out.append("postings:")
+    out += [
+        f"  {p['at']} {p['ledger_account']:<24} {p['amount']:>14}  {p['rule']:<9} <- v{p['event']}"
+        for p in trail["postings"]
+    ]
+    out.append("revenue recognition:")
+    out += [
+        f"  line {s['line']} {s['revenue_account']:<24} {s['amount']:>14} over "
+        f"[{s['from']}, {s['until']})  {s['rule']:<9} <- v{s['event']}"
+        for s in trail["recognition"]
+    ]
+    out.append("settled by:")
+    out += [
+        f"  {s['at']} {s['amount']:>14}  {s['rule']:<9} <- v{s['event']}"
+        for s in trail["settlements"]
+    ]
+    out.append("events:")
+    out += [f"  {event(int(v))}" for v in trail["events"]]
+    return out
 
 
 def main() -> None:

@@ -384,7 +384,15 @@ class Account(Aggregate):
             account.charged_rate = self.rate
 
     class InvoiceIssued(AccountEvent):
+        class_version = 2  # v2: the events of the same command that led to the invoice
+
         invoice: Invoice
+        caused_by: list[int]  # versions of this account's events, in order
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            """Invoices issued before causes were recorded name none."""
+            state["caused_by"] = []
 
         def change(self, account: Account) -> None:
             account.invoices.append(self.invoice.model_copy(deep=True))
@@ -1086,7 +1094,8 @@ class Account(Aggregate):
             period_end=period.end if period else None,
             next_attempt_at=at if self.payment_method is not None else None,
         )
-        self.trigger(self.InvoiceIssued, at, invoice=invoice)
+        caused_by = [e.originator_version for e in self._pending]
+        self.trigger(self.InvoiceIssued, at, invoice=invoice, caused_by=caused_by)
         return invoice
 
     def record_payment(

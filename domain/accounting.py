@@ -26,7 +26,7 @@ the entries the event produces. Nothing here reads a clock or a store.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -66,6 +66,7 @@ class Posting:
     amount: Decimal  # debit positive, credit negative
     rule: str  # the TERMS.md rule the entry comes from
     document: str | None = None
+    event: int = 0  # the version of the account's event that posted it
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,7 @@ class Schedule:
     end: date
     issued_on: date
     rule: str
+    event: int = 0  # the version of the account's event that issued the line
 
     def recognised_before(self, day: date) -> Decimal:
         """Earned on the days before `day`, rounded once (MON-2); nothing before the
@@ -122,6 +124,7 @@ class Settlement:
     at: datetime
     amount: Decimal
     rule: str
+    event: int = 0  # the version of the account's event that settled it
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +156,12 @@ class Entries:
     @classmethod
     def none(cls) -> Entries:
         return cls([], [], [], [], [], [])
+
+    def came_from(self, version: int) -> None:
+        """Names the event every posting, schedule and settlement came from."""
+        self.postings = [replace(p, event=version) for p in self.postings]
+        self.schedules = [replace(s, event=version) for s in self.schedules]
+        self.settlements = [replace(s, event=version) for s in self.settlements]
 
 
 class PoolBook(BaseModel):
@@ -231,6 +240,7 @@ class Books(BaseModel):
         if mrr != self.mrr:
             self.mrr = mrr
             entries.mrr.append(MrrChanged(self.account_id, event.effective_at, self.currency, mrr))
+        entries.came_from(event.originator_version)
         return entries
 
     def _follow(self, event: Event) -> None:
@@ -324,7 +334,8 @@ class Books(BaseModel):
         source = invoice.credits or invoice.reissue_of
         for index, line in enumerate(invoice.lines):
             if line.rule == "CREDIT-1":
-                post(Posting(self.account_id, at, cur, PREPAID, -sign * line.amount, "CREDIT-1"))
+                amount = -sign * line.amount
+                post(Posting(self.account_id, at, cur, PREPAID, amount, "CREDIT-1", number))
                 continue
             key = str(index)
             span = (self.last_spans.get(key) if source else None) or self._span(invoice, line.rule)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
@@ -16,6 +17,16 @@ class DocumentKind(StrEnum):
 
 
 PREFIX = {DocumentKind.INVOICE: "", DocumentKind.CREDIT_NOTE: "CN-"}
+NUMBER = re.compile(r"^(?P<prefix>CN-)?(?P<year>[0-9]{4})-(?P<sequence>[0-9]{6})$")
+
+
+def parse_number(number: str) -> tuple[DocumentKind, int] | None:
+    """INV-1: a document number's series (kind and year); None when it is not one."""
+    found = NUMBER.match(number)
+    if found is None:
+        return None
+    kind = DocumentKind.CREDIT_NOTE if found["prefix"] else DocumentKind.INVOICE
+    return kind, int(found["year"])
 
 
 class InvoiceSeries(Aggregate):

@@ -1,6 +1,7 @@
 """Auditors' tools over the event log: the heads a checkpoint seals, verification of the
-hash chains and checkpoints (domain.integrity), and replay of the finance projection into a
-scratch store compared with the live one.
+hash chains and checkpoints (domain.integrity), replay of the finance projection into a
+scratch store compared with the live one, and the trail of rules and events behind a
+document.
 
 Verification reads the stored bytes only: it never decrypts a personal field, so it works
 the same before and after an erasure (GDPR-4).
@@ -19,7 +20,14 @@ from uuid import UUID
 from eventsourcing.persistence import Notification, StoredEvent
 
 from adapters.store import EventStoreApp, PydanticMapper, stored_digest
+from domain.account import Account
+from domain.accounting import Books
+from domain.dates import iso
+from domain.errors import DomainError, ErrorCode, invalid
 from domain.integrity import GENESIS, PREV_HASH, Head, LogSeal, merkle_root
+from domain.invoicing import Invoice
+from domain.model import Event
+from domain.numbering import InvoiceSeries, parse_number
 from projections.finance import BOOKS_TABLE, KEYS, FinanceProjection, view_for
 
 LOG_PAGE_SIZE = 1000  # notifications read at a time
@@ -342,3 +350,139 @@ def replay(
         current = {t: [r for r in current[t] if int(r[0]) <= position] for t in compared}
     differences = compare(current, {t: rebuilt[t] for t in compared})
     return Replay(position, until, rebuilt, differences, compared)
+
+
+# ---------------------------------------------------------------- explain
+
+
+def _event_ref(stored: StoredEvent, event: Event) -> dict[str, Any]:
+    return {
+        "event": type(event).__qualname__,
+        "version": event.originator_version,
+        "effective_at": iso(event.effective_at),
+        "recorded_at": iso(event.recorded_at) if event.recorded_at else None,
+        "actor": event.actor,
+        "digest": stored_digest(stored),
+    }
+
+
+def _issuer(store: EventStoreApp, number: str) -> UUID:
+    """INV-1: the account a document number was taken for, from its series."""
+    series = parse_number(number)
+    if series is None:
+        raise invalid("number", f"not an invoice or credit-note number: {number!r}")
+    for stored in store.recorder.select_events(InvoiceSeries.id_for(*series)):
+        event = store.event(stored)
+        if isinstance(event, InvoiceSeries.NumberTaken) and event.number == number:
+            return event.account_id
+    raise DomainError(ErrorCode.UNKNOWN_DOCUMENT, f"no document {number}", "number")
+
+
+def _issued(event: Event, number: str) -> Invoice | None:
+    """The document `number` if this event issued it."""
+    if isinstance(event, Account.InvoiceIssued):
+        documents = [event.invoice]
+    elif isinstance(event, Account.InvoiceCorrected):
+        documents = [event.credit_note, event.reissued]
+    else:
+        return None
+    return next((d for d in documents if d.number == number), None)
+
+
+def explain(store: EventStoreApp, number: str) -> dict[str, Any]:
+    """The trail of one invoice or credit note: the event that issued it and the events of
+    the same command that led to it; each line with its rule; the postings, revenue
+    schedules and settlements its account's books made for it (domain.accounting, folded
+    again from the log), each naming its rule and the event it came from."""
+    account_id = _issuer(store, number)
+    books: Books | None = None
+    refs: dict[int, dict[str, Any]] = {}
+    found: tuple[Event, Invoice] | None = None
+    postings, schedules, settlements = [], [], []
+    for stored in store.recorder.select_events(account_id):
+        event = store.event(stored)
+        refs[event.originator_version] = _event_ref(stored, event)
+        if isinstance(event, Account.Opened):
+            books = Books.opened(event)
+        assert books is not None, "an account's first event opens it"
+        entries = books.apply(event)
+        postings += [p for p in entries.postings if p.document == number]
+        schedules += [s for s in entries.schedules if s.document == number]
+        settlements += [s for s in entries.settlements if s.document == number]
+        document = _issued(event, number)
+        if document is not None:
+            found = (event, document)
+    assert found is not None, f"{number} was numbered for {account_id} but never issued"
+    event, document = found
+    causes = event.caused_by if isinstance(event, Account.InvoiceIssued) else []
+    trail = [event.originator_version, *causes]
+    return {
+        "document": {
+            "number": document.number,
+            "kind": document.kind.value,
+            "account": str(account_id),
+            "issued_at": iso(document.issued_at),
+            "net": str(document.money(document.net)),
+            "vat": str(document.money(document.vat)),
+            "total": str(document.money(document.total)),
+            "credits": document.credits,
+            "reissue_of": document.reissue_of,
+        },
+        "issued_by": refs[event.originator_version],
+        "caused_by": [refs[v] for v in causes],
+        "lines": [
+            {
+                "line": index,
+                "description": line.description,
+                "amount": str(document.money(line.amount)),
+                "rule": line.rule,
+                "events": trail,
+            }
+            for index, line in enumerate(document.lines)
+        ],
+        "tax": {
+            "rule": "INV-4",
+            "treatment": document.vat_treatment.value,
+            "country": document.vat_country,
+            "rate": f"{document.vat_rate}%",
+            "events": [event.originator_version],
+        },
+        "postings": [
+            {
+                "at": iso(p.at),
+                "ledger_account": p.ledger_account,
+                "amount": str(document.money(p.amount)),
+                "rule": p.rule,
+                "event": p.event,
+            }
+            for p in postings
+        ],
+        "recognition": [
+            {
+                "line": s.line,
+                "revenue_account": s.revenue_account,
+                "amount": str(document.money(s.amount)),
+                "from": str(s.start),
+                "until": str(s.end),
+                "rule": s.rule,
+                "event": s.event,
+            }
+            for s in schedules
+        ],
+        "settlements": [
+            {
+                "at": iso(s.at),
+                "amount": str(document.money(s.amount)),
+                "rule": s.rule,
+                "event": s.event,
+            }
+            for s in settlements
+        ],
+        "events": {
+            str(v): refs[v]
+            for v in sorted(
+                {*trail, *(p.event for p in postings), *(s.event for s in schedules)}
+                | {s.event for s in settlements}
+            )
+        },
+    }
