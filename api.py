@@ -274,6 +274,7 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
     ]
     Finance = Annotated[str, Depends(allow(Permission.FINANCE_READ, Permission.AUDIT_READ))]
     Admin = Annotated[str, Depends(allow(Permission.ADMIN))]
+    Auditor = Annotated[str, Depends(allow(Permission.AUDIT_READ))]
     Key = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
     Limit = Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)]
     Cursor = Annotated[str | None, Query(pattern=r"^[0-9]{1,9}$")]
@@ -703,5 +704,24 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
         known_at: KnownAt = None,
     ) -> Page:
         return page(ledger.credit_windows(as_of=as_of, known_at=known_at), limit, cursor)
+
+    # ---------------------------------------------------------------- audit
+
+    @api.get("/audit/verify", tags=["audit"])
+    def audit_verify(actor: Auditor) -> dict[str, Any]:
+        """Recomputes every hash chain and checkpoint; `ok` false names the first event
+        that does not match."""
+        return ledger.verify().summary()
+
+    @api.get("/audit/replay", tags=["audit"])
+    def audit_replay(actor: Auditor, until: KnownAt = None) -> Any:
+        """Rebuilds the projections into a scratch store and compares them with the live
+        ones, by table and key."""
+        return json.loads(ledger.replay(until).document())
+
+    @api.get("/audit/documents/{number}", tags=["audit"])
+    def audit_explain(number: str, actor: Auditor) -> dict[str, Any]:
+        """The trail of rules and events behind an invoice or credit note."""
+        return ledger.explain(number)
 
     return api

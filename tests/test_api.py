@@ -163,3 +163,41 @@ def test_concurrent_seat_changes_over_http_lose_no_update(served: str) -> None:
         seats = client.get(f"/accounts/{account}").json()["seats"]
     assert added > 0
     assert seats == ACME["seats"] + added
+
+
+def test_auditors_verify_replay_and_explain_over_http_with_the_audit_scope(
+    ledger: Ledger, clock: SimulatedClock
+) -> None:
+    tokens = {**TOKENS, "audit": ApiToken(secret="audit-secret", scopes=[Permission.AUDIT_READ])}
+    client = TestClient(create_app(ledger, tokens))
+    auditor = {"Authorization": "Bearer audit-secret"}
+    at(ledger, clock, "2025-01-10T00:00:00Z")
+    created = client.post("/accounts", json=ACME, headers=WRITE)
+    account = created.json()["id"]
+    card = {"kind": "card", "token": "tok_audit"}
+    assert client.post(f"/accounts/{account}/payment-method", json=card, headers=WRITE).is_success
+    at(ledger, clock, "2025-01-12T00:00:00Z")
+    assert client.post(f"/accounts/{account}/seats", json={"count": 1}, headers=WRITE).is_success
+    for path in ("/audit/verify", "/audit/replay", "/audit/documents/2025-000001"):
+        assert client.get(path, headers=WRITE).status_code == 403
+        assert client.get(path, headers=FINANCE).status_code == 403
+    verified = client.get("/audit/verify", headers=auditor).json()
+    assert verified["ok"] is True and verified["events"] > 5
+    replayed = client.get("/audit/replay", headers=auditor).json()
+    assert replayed["identical"] is True
+    trail = client.get("/audit/documents/2025-000001", headers=auditor).json()
+    assert trail["lines"][0]["rule"] == "BILL-2"
+    missing = client.get("/audit/documents/2025-009999", headers=auditor)
+    assert missing.status_code == 404 and missing.json()["code"] == "UNKNOWN_DOCUMENT"
+    # the account as known before the seat change, as an auditor may ask
+    before = client.get(
+        f"/accounts/{account}",
+        params={"known_at": "2025-01-11T00:00:00Z"},
+        headers=auditor,
+    ).json()
+    assert before["seats"] == ACME["seats"]
+    assert client.get(f"/accounts/{account}", headers=auditor).json()["seats"] == ACME["seats"] + 1
+    naive = client.get(
+        f"/accounts/{account}", params={"as_of": "2025-01-11T00:00:00"}, headers=auditor
+    )
+    assert naive.status_code == 422 and naive.json()["code"] == "INVALID_INPUT"
