@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck scenarios clean
+.PHONY: run test lint typecheck scenarios docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -30,6 +30,10 @@ typecheck: $(STAMP)
 
 scenarios: $(STAMP)
 	$(BIN)/seatledger scenario run ../shared/scenarios tests/scenarios
+
+## The event catalog and the traceability matrix (docs/), generated from the code
+docs: $(STAMP)
+	$(BIN)/seatledger audit docs
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -28,6 +28,7 @@ from api import RedactSubjects, create_app
 from app import Ledger
 from domain.errors import DomainError
 from projections.charts import draw
+from projections.documents import ROOT, STORIES, TERMS, gaps, generated, traces
 from projections.finance import FOLLOW_PAGE_SIZE, run_projection
 from projections.reports import REPORTS, Month, ReportFormat, render_report
 from scenario import run_file, scenario_files
@@ -417,6 +418,30 @@ def render_trail(trail: dict[str, Any]) -> list[str]:
     out.append("events:")
     out += [f"  {event(int(v))}" for v in trail["events"]]
     return out
+
+
+@audit_app.command("docs")
+def audit_docs(
+    check: Annotated[bool, typer.Option(help="only check that they are up to date")] = False,
+) -> None:
+    """Writes the event catalog and the traceability matrix (docs/) from the code; with
+    --check, exits 1 when either is out of date or a rule has no code or no test."""
+    stale = []
+    for path, text in generated().items():
+        if check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(path.name)
+        else:
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(text)
+            typer.echo(f"wrote {path}")
+    missing = gaps(traces(ROOT, TERMS, STORIES))
+    for gap in missing:
+        typer.echo(f"gap: {gap}", err=True)
+    for name in stale:
+        typer.echo(f"out of date: {name} (run seatledger audit docs)", err=True)
+    if stale or missing:
+        raise typer.Exit(1)
 
 
 def main() -> None:
