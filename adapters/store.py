@@ -42,29 +42,60 @@ def stored_digest(stored: StoredEvent) -> str:
 
 
 class ChainHeads:
-    """The digest of each aggregate's last event this process wrote or read, so that the
-    next event can carry it as `prev_hash`. A miss (another process wrote the predecessor,
-    or the cache was trimmed) reads the predecessor back from the store: stored events never
-    change, so the answer cannot be stale."""
+    """The digest of each aggregate's last committed event this process wrote or read, so
+    that the next event can carry it as `prev_hash`.
+
+    What a thread encodes stays its own until the store confirms the write (`committed`):
+    a writer that loses a race must never leave its digest for another thread to chain
+    onto. A miss (another process wrote the predecessor, or the cache was trimmed) reads
+    the predecessor back from the store: stored events never change, so that answer is
+    never stale."""
 
     def __init__(self, read_back: Callable[[UUID, int], StoredEvent]) -> None:
         self._read_back = read_back
         self._heads: dict[UUID, tuple[int, str]] = {}
         self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def _pending(self) -> dict[UUID, tuple[int, str]]:
+        pending: dict[UUID, tuple[int, str]] | None = getattr(self._local, "pending", None)
+        if pending is None:
+            pending = self._local.pending = {}
+        return pending
 
     def remember(self, stored: StoredEvent, digest: str) -> None:
-        holder = UUID(str(stored.originator_id))
+        """A committed event, read from the store: the head unless a later one is known."""
+        self._keep({UUID(str(stored.originator_id)): (stored.originator_version, digest)})
+
+    def _keep(self, heads: dict[UUID, tuple[int, str]]) -> None:
         with self._lock:
-            if len(self._heads) >= HEAD_CACHE_MAX:
+            if len(self._heads) + len(heads) > HEAD_CACHE_MAX:
                 self._heads.clear()
-            self._heads[holder] = (stored.originator_version, digest)
+            for holder, head in heads.items():
+                if head[0] >= self._heads.get(holder, (0, ""))[0]:
+                    self._heads[holder] = head
+
+    def encoded(self, stored: StoredEvent, digest: str) -> None:
+        """An event this thread is about to write."""
+        self._pending()[UUID(str(stored.originator_id))] = (stored.originator_version, digest)
+
+    def committed(self) -> None:
+        """The store took this thread's events: they are heads now."""
+        self._keep(self._pending())
+        self._pending().clear()
+
+    def discarded(self) -> None:
+        """The write failed: nothing this thread encoded exists."""
+        self._pending().clear()
 
     def previous(self, holder: UUID, version: int) -> str:
         """The digest `version` must carry: its predecessor's, GENESIS for the first."""
         if version == 1:
             return GENESIS
-        if self._heads.get(holder, (0, ""))[0] == version - 1:
-            return self._heads[holder][1]
+        for heads in (self._pending(), self._heads):
+            head = heads.get(holder)
+            if head is not None and head[0] == version - 1:
+                return head[1]
         return stored_digest(self._read_back(holder, version - 1))
 
 
@@ -111,7 +142,7 @@ class PydanticMapper(Mapper[Any]):
             topic=get_topic(type(domain_event)),
             state=stored_state,
         )
-        self.heads.remember(stored, stored_digest(stored))
+        self.heads.encoded(stored, stored_digest(stored))
         return stored
 
     def stored_state(self, stored_event: StoredEvent) -> dict[str, Any]:
@@ -196,6 +227,17 @@ class EventStoreApp(Application[Any]):
             cipher=self.factory.cipher(),
             compressor=self.factory.compressor(),
         )
+
+    def _record(self, processing_event: Any) -> Any:
+        """The library's write, telling the chain whether its events now exist."""
+        assert isinstance(self.mapper, PydanticMapper) and self.mapper.heads is not None
+        try:
+            recordings = super()._record(processing_event)
+        except BaseException:
+            self.mapper.heads.discarded()
+            raise
+        self.mapper.heads.committed()
+        return recordings
 
     def aggregate(self, aggregate_id: UUID) -> Aggregate:
         """The aggregate's current state; AggregateNotFoundError when there is none."""

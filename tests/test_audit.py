@@ -95,6 +95,24 @@ def test_an_untouched_store_verifies(ledger: Ledger, clock: SimulatedClock) -> N
     assert result.unsealed == 0
 
 
+def test_two_processes_writing_one_account_keep_one_chain(
+    store: str, clock: SimulatedClock
+) -> None:
+    """Each ledger has its own cache of chain heads; a write after the other one's reads
+    the predecessor's digest back from the store."""
+    first, second = (Ledger(Settings(store=store), clock=clock) for _ in range(2))
+    try:
+        account = history(first, clock)
+        for turn in range(6):
+            (first if turn % 2 else second).add_seats(account, 1)
+        assert second.account(account)["seats"] == 2 + 6
+        result = first.verify()
+        assert result.ok, result.summary()
+    finally:
+        first.close()
+        second.close()
+
+
 def test_a_checkpoint_with_nothing_new_records_nothing(
     mem_ledger: Ledger, clock: SimulatedClock
 ) -> None:

@@ -38,6 +38,8 @@ def test_inv_1_invoice_numbers_stay_gapless_under_concurrent_writers(
     )
     expected = [f"2025-{n:06d}" for n in range(1, len(accounts) + 1)]
     assert issued == expected
+    chained = ledger.verify()  # every race's loser was retried onto the winner's chain
+    assert chained.ok, chained.summary()
 
 
 def test_concurrent_seat_changes_on_one_account_lose_no_update(
@@ -57,3 +59,5 @@ def test_concurrent_seat_changes_on_one_account_lose_no_update(
         for future in [pool.submit(add) for _ in range(THREADS)]:
             future.result()
     assert ledger.account(account)["seats"] == 1 + THREADS * per_thread
+    chained = ledger.verify()
+    assert chained.ok, chained.summary()

@@ -216,6 +216,12 @@ def test_a_scheduler_killed_mid_run_and_restarted_charges_nobody_twice(
             == len(account["invoices"])
             for account in interrupted.values()
         )
+        killed = Ledger(Settings(store=pg_store))
+        try:  # the killed processes left every chain whole, and their checkpoints verify
+            chained = killed.verify()
+        finally:
+            killed.close()
+        assert chained.ok and chained.checkpoints >= 1, chained.summary()
     finally:
         with psycopg.connect(pg_database, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{twin_schema}" CASCADE')
