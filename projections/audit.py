@@ -18,6 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.utils import get_topic
 
 from adapters.store import EventStoreApp, PydanticMapper, stored_digest
 from domain.account import Account
@@ -31,6 +32,7 @@ from domain.numbering import InvoiceSeries, parse_number
 from projections.finance import BOOKS_TABLE, KEYS, FinanceProjection, view_for
 
 LOG_PAGE_SIZE = 1000  # notifications read at a time
+CHECKPOINTED = get_topic(LogSeal.Checkpointed)
 
 
 def notifications(
@@ -144,14 +146,13 @@ class Verifier:
         found = []
         for stored in self.store.recorder.select_events(LogSeal.ID):
             state = self.state(stored, None)
-            if stored.topic.endswith("Checkpointed") and state is not None:
-                found.append(
-                    Sealed(
-                        position=int(state["position"]),
-                        root=str(state["root"]),
-                        changed={k: Head(**v) for k, v in state["changed"].items()},
-                    )
-                )
+            if stored.topic != CHECKPOINTED or state is None:
+                continue
+            try:
+                changed = {k: Head.model_validate(v) for k, v in state["changed"].items()}
+                found.append(Sealed(int(state["position"]), str(state["root"]), changed))
+            except (KeyError, TypeError, ValueError, AttributeError):
+                self.find(None, LogSeal.ID, stored.originator_version, "not a checkpoint")
         return found
 
     def link(self, notification: Notification) -> None:

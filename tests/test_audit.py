@@ -200,6 +200,18 @@ def test_an_altered_checkpoint_root_fails_verification(
     assert any("root is not the root" in f.problem for f in result.findings)
 
 
+def test_a_checkpoint_that_is_no_longer_one_fails_verification(
+    ledger: Ledger, store: str, clock: SimulatedClock
+) -> None:
+    history(ledger, clock)
+    state = stored_state(store, LogSeal.ID, 2)
+    write_state(store, LogSeal.ID, 2, state.replace(b'"changed":', b'"chunged":'))
+    result = ledger.verify()
+    assert (str(LogSeal.ID), 2, "not a checkpoint") in {
+        (f.aggregate, f.version, f.problem) for f in result.findings
+    }
+
+
 def test_gdpr_4_erasure_keeps_the_log_verifiable(ledger: Ledger, clock: SimulatedClock) -> None:
     """GDPR-4: digests are over the sealed (ciphertext) fields, so destroying a subject's
     key changes no stored byte that a digest covers."""
