@@ -128,6 +128,7 @@ class Verifier:
         self.mapper = store.mapper
         self.store = store
         self.seen: dict[UUID, Seen] = {}
+        self.moved: set[UUID] = set()  # aggregates with events since the last checkpoint
         self.result = Verification()
 
     def find(self, position: int | None, aggregate: object, version: int, problem: str) -> None:
@@ -178,36 +179,39 @@ class Verifier:
         elif state is not None and before is None and state.get(PREV_HASH) != GENESIS:
             self.find(notification.id, holder, version, "its chain does not start at genesis")
         self.seen[holder] = Seen(version, stored_digest(notification), notification.id)
+        self.moved.add(holder)
 
-    def seal(self, sealed: Sealed, recorded: dict[str, Head]) -> None:
-        """The heads the checkpoint recorded must be the log's heads at its position, and
-        its root the root over them."""
-        recorded.update(sealed.changed)
-        expected = {
-            str(k): Head(version=v.version, digest=v.digest)
-            for k, v in self.seen.items()
-            if k != LogSeal.ID
-        }
+    def seal(self, sealed: Sealed, recorded: dict[str, Head], *, last: bool) -> None:
+        """The heads a checkpoint recorded as moved must be the heads that moved in the log
+        since the previous one. The root is recomputed over all heads at the last
+        checkpoint; an earlier one's bytes are covered by the seal's own chain, so the walk
+        stays linear in the length of the log."""
         where = f"the checkpoint at position {sealed.position}"
-        for key in sorted(recorded.keys() | expected.keys()):
-            sealed_head, log_head = recorded.get(key), expected.get(key)
-            if sealed_head == log_head:
-                continue
-            if log_head is None or (sealed_head and log_head.version < sealed_head.version):
+        moved = {str(k): self.seen[k] for k in self.moved if k != LogSeal.ID}
+        self.moved = set()
+        for key in sorted(moved.keys() | sealed.changed.keys()):
+            sealed_head, log_head = sealed.changed.get(key), moved.get(key)
+            if log_head is None:
                 assert sealed_head is not None
-                self.find(None, key, sealed_head.version, f"{where} sealed it; the log lacks it")
-            elif sealed_head is None or log_head.version > sealed_head.version:
-                position = self.seen[UUID(key)].position
-                self.find(position, key, log_head.version, f"in the log before {where}, unsealed")
-            else:
+                seen = self.seen.get(UUID(key))
+                if seen is None or seen.version < sealed_head.version:
+                    self.find(
+                        None, key, sealed_head.version, f"{where} sealed it; the log lacks it"
+                    )
+                else:
+                    self.find(seen.position, key, seen.version, f"{where} sealed it unmoved")
+            elif sealed_head is None:
+                self.find(log_head.position, key, log_head.version, f"before {where}, unsealed")
+            elif (sealed_head.version, sealed_head.digest) != (log_head.version, log_head.digest):
                 self.find(
-                    self.seen[UUID(key)].position,
+                    log_head.position,
                     key,
                     log_head.version,
                     f"its stored bytes hash to {log_head.digest[:12]}..., but {where} sealed "
-                    f"{sealed_head.digest[:12]}...",
+                    f"v{sealed_head.version} as {sealed_head.digest[:12]}...",
                 )
-        if merkle_root(recorded) != sealed.root:
+        recorded.update(sealed.changed)
+        if last and merkle_root(recorded) != sealed.root:
             self.find(None, LogSeal.ID, 0, f"{where}: its root is not the root of its heads")
 
     def run(self, on_page: Callable[[int], None] | None = None) -> Verification:
@@ -216,7 +220,7 @@ class Verifier:
         recorded: dict[str, Head] = {}
         for notification in notifications(self.store):
             while pending and pending[0].position < notification.id:
-                self.seal(pending.pop(0), recorded)
+                self.seal(pending.pop(0), recorded, last=not pending)
                 self.result.checkpoints += 1
             self.link(notification)
             self.result.events += 1
@@ -224,8 +228,8 @@ class Verifier:
                 self.result.unsealed += 1
             if on_page is not None and self.result.events % LOG_PAGE_SIZE == 0:
                 on_page(notification.id)
-        for sealed in pending:
-            self.seal(sealed, recorded)
+        while pending:
+            self.seal(pending.pop(0), recorded, last=not pending)
             self.result.checkpoints += 1
         unique = {(f.aggregate, f.version, f.problem): f for f in self.result.findings}
         self.result.findings = sorted(

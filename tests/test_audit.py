@@ -200,6 +200,19 @@ def test_an_altered_checkpoint_root_fails_verification(
     assert any("root is not the root" in f.problem for f in result.findings)
 
 
+def test_an_altered_earlier_checkpoint_is_named_by_the_seals_own_chain(
+    ledger: Ledger, store: str, clock: SimulatedClock
+) -> None:
+    history(ledger, clock)
+    assert ledger.checkpoint() is not None  # LogSeal v3 follows v2
+    state = stored_state(store, LogSeal.ID, 2)
+    root = state.split(b'"root":"')[1][:64]
+    write_state(store, LogSeal.ID, 2, state.replace(root, b"f" * 64))
+    result = ledger.verify()
+    assert result.first is not None
+    assert (result.first.aggregate, result.first.version) == (str(LogSeal.ID), 2)
+
+
 def test_a_checkpoint_that_is_no_longer_one_fails_verification(
     ledger: Ledger, store: str, clock: SimulatedClock
 ) -> None:
