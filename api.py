@@ -287,6 +287,12 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
         Query(description="recording time (TIME-2): as the ledger knew it then; default now"),
     ]
 
+    def point_in_time(as_of: AsOf = None, known_at: KnownAt = None) -> dict[str, Any]:
+        """TIME-2: the business and recording instants a read is about."""
+        return {"as_of": as_of, "known_at": known_at}
+
+    Known = Annotated[dict[str, Any], Depends(point_in_time)]
+
     @api.exception_handler(DomainError)
     async def refused(request: Request, error: DomainError) -> JSONResponse:
         status = STATUS.get(error.code, 422)
@@ -364,10 +370,8 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
         return page([str(a) for a in ledger.account_ids()], limit, cursor)
 
     @api.get("/accounts/{account_id}", tags=["accounts"])
-    def get_account(
-        account_id: UUID, actor: Reader, as_of: AsOf = None, known_at: KnownAt = None
-    ) -> dict[str, Any]:
-        return ledger.account(account_id, as_of=as_of, known_at=known_at)
+    def get_account(account_id: UUID, actor: Reader, when: Known) -> dict[str, Any]:
+        return ledger.account(account_id, **when)
 
     def account_command(
         path: str,
@@ -520,12 +524,11 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
         def listing(
             account_id: UUID,
             actor: Reader,
+            when: Known,
             limit: Limit = PAGE_LIMIT_DEFAULT,
             cursor: Cursor = None,
-            as_of: AsOf = None,
-            known_at: KnownAt = None,
         ) -> Page:
-            return page(read(account_id, as_of=as_of, known_at=known_at), limit, cursor)
+            return page(read(account_id, **when), limit, cursor)
 
     account_list("/accounts/{account_id}/invoices", ledger.invoices)
     account_list("/accounts/{account_id}/payments", ledger.payments)
@@ -533,36 +536,30 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
     account_list("/accounts/{account_id}/notifications", ledger.notifications)
 
     @api.get("/accounts/{account_id}/balance", tags=["account reads"])
-    def balance(
-        account_id: UUID, actor: Reader, as_of: AsOf = None, known_at: KnownAt = None
-    ) -> dict[str, str]:
-        return ledger.balance(account_id, as_of=as_of, known_at=known_at)
+    def balance(account_id: UUID, actor: Reader, when: Known) -> dict[str, str]:
+        return ledger.balance(account_id, **when)
 
     @api.get("/accounts/{account_id}/credit-window", tags=["account reads"])
-    def credit_window(
-        account_id: UUID, actor: Reader, as_of: AsOf = None, known_at: KnownAt = None
-    ) -> dict[str, Any] | None:
-        return ledger.credit_window(account_id, as_of=as_of, known_at=known_at)
+    def credit_window(account_id: UUID, actor: Reader, when: Known) -> dict[str, Any] | None:
+        return ledger.credit_window(account_id, **when)
 
     @api.get("/accounts/{account_id}/liability-cap", tags=["account reads"])
     def liability_cap(
         account_id: UUID,
         on: date,
         actor: Reader,
-        as_of: AsOf = None,
-        known_at: KnownAt = None,
+        when: Known,
     ) -> dict[str, str]:
-        return {"cap": ledger.liability_cap(account_id, on, as_of=as_of, known_at=known_at)}
+        return {"cap": ledger.liability_cap(account_id, on, **when)}
 
     @api.get("/accounts/{account_id}/subprocessors", tags=["account reads"])
     def subprocessors(
         account_id: UUID,
         on: date,
         actor: Reader,
-        as_of: AsOf = None,
-        known_at: KnownAt = None,
+        when: Known,
     ) -> list[str]:
-        return ledger.subprocessors(account_id, on, as_of=as_of, known_at=known_at)
+        return ledger.subprocessors(account_id, on, **when)
 
     # ---------------------------------------------------------------- vendor
 
@@ -657,16 +654,12 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
         return ledger.subject(subject)
 
     @api.get("/subjects/{subject}", tags=["subjects"])
-    def get_subject(
-        subject: str, actor: Admin, as_of: AsOf = None, known_at: KnownAt = None
-    ) -> dict[str, Any]:
-        return ledger.subject(subject, as_of=as_of, known_at=known_at)
+    def get_subject(subject: str, actor: Admin, when: Known) -> dict[str, Any]:
+        return ledger.subject(subject, **when)
 
     @api.get("/subjects/{subject}/retention", tags=["subjects"])
-    def retention(
-        subject: str, actor: Admin, as_of: AsOf = None, known_at: KnownAt = None
-    ) -> list[dict[str, Any]]:
-        return ledger.retention(subject, as_of=as_of, known_at=known_at)
+    def retention(subject: str, actor: Admin, when: Known) -> list[dict[str, Any]]:
+        return ledger.retention(subject, **when)
 
     @api.get("/retention/due", response_model=Page, tags=["subjects"])
     def falls_due(
@@ -690,20 +683,17 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
     # ---------------------------------------------------------------- finance
 
     @api.get("/ledger", tags=["finance"])
-    def trial_balance(
-        actor: Finance, as_of: AsOf = None, known_at: KnownAt = None
-    ) -> dict[str, Any]:
-        return ledger.ledger(as_of=as_of, known_at=known_at)
+    def trial_balance(actor: Finance, when: Known) -> dict[str, Any]:
+        return ledger.ledger(**when)
 
     @api.get("/credit-windows", response_model=Page, tags=["finance"])
     def credit_windows(
         actor: Finance,
+        when: Known,
         limit: Limit = PAGE_LIMIT_DEFAULT,
         cursor: Cursor = None,
-        as_of: AsOf = None,
-        known_at: KnownAt = None,
     ) -> Page:
-        return page(ledger.credit_windows(as_of=as_of, known_at=known_at), limit, cursor)
+        return page(ledger.credit_windows(**when), limit, cursor)
 
     # ---------------------------------------------------------------- audit
 
