@@ -164,8 +164,9 @@ def reached(view: FinanceView, position: int) -> bool:
 
 def projector(store: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        # small transactions, so that a kill can land between any two of them
-        [sys.executable, "-m", "cli", "project", "--store", store, "--page-size", "5"],
+        # one event per transaction (as the PostgreSQL runner does), so that a kill can land
+        # between any two events and overshoots the poll by tens of events, not hundreds
+        [sys.executable, "-m", "cli", "project", "--store", store, "--page-size", "1"],
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -181,7 +182,7 @@ def test_a_projection_process_killed_and_restarted_neither_loses_nor_repeats(
         end = ledger.store.recorder.max_notification_id() or 0
         assert end > 1000
         kills = []
-        for fraction in (0.15, 0.4, 0.65, 0.85):
+        for fraction in (0.1, 0.3, 0.5, 0.7):
             process = projector(store)
             eventually(partial(reached, view, int(end * fraction)), 120)
             process.send_signal(signal.SIGKILL)
