@@ -9,11 +9,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import psycopg
 import pytest
@@ -128,13 +129,13 @@ def reached(store: str, count: int) -> bool:
     return invoices_in(store) >= count
 
 
-def scheduler_process(store: str) -> subprocess.Popen[bytes]:
+def scheduler_process(store: str, log: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "cli", "scheduler", "--store", store, "--every", "1"],
         cwd=REPO,
         env={**os.environ, "SEATLEDGER_STORE": store},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log or subprocess.DEVNULL,
     )
 
 
@@ -169,12 +170,17 @@ def outcome(store: str) -> dict[str, Any]:
 
 
 def run_to_the_end(store: str) -> None:
-    process = scheduler_process(store)
-    try:
-        eventually(lambda: finished(store), timeout=120)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+    """A scheduler process until nothing is due; what it logged, if it never gets there."""
+    with tempfile.TemporaryFile() as log:
+        process = scheduler_process(store, log)
+        try:
+            eventually(lambda: finished(store), timeout=240)
+        except AssertionError:
+            log.seek(0)
+            raise AssertionError(log.read().decode(errors="replace")[-4000:]) from None
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
 
 
 @pytest.mark.postgres
