@@ -1489,16 +1489,8 @@ class Ledger:
 
     def events(self) -> Iterator[Event]:
         """Every event in the order recorded."""
-        position = 0
-        while True:
-            page = self.store.recorder.select_notifications(
-                start=position, limit=1000, inclusive_of_start=False
-            )
-            for notification in page:
-                yield self.store.event(notification)
-                position = notification.id
-            if len(page) < 1000:
-                return
+        for notification in self.store.notifications():
+            yield self.store.event(notification)
 
     def catch_up_finance(self, on_page: Callable[[int], None] | None = None) -> int:
         """Brings the finance projection up to the end of the log; the position reached."""

@@ -8,6 +8,8 @@ import logging
 import secrets
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -123,8 +125,7 @@ def report(
     store: Annotated[str | None, typer.Option(help="the store; default SEATLEDGER_STORE")] = None,
 ) -> None:
     """A month-end report for finance (the same as Ledger.report)."""
-    ledger = Ledger(_settings(store))
-    try:
+    with _opened(store) as ledger:
         found = ledger.report(name, month, currency)
         if format is ReportFormat.PNG:
             target = output or Path(f"{name}-{month}.png")
@@ -132,11 +133,6 @@ def report(
             typer.echo(str(target))
         else:
             typer.echo(render_report(found, format), nl=False)
-    except DomainError as error:
-        typer.echo(f"{error.code.value}: {error.message}", err=True)
-        raise typer.Exit(2) from None
-    finally:
-        ledger.close()
 
 
 @app.command()
@@ -158,6 +154,19 @@ def project(
             ledger.close()
         return
     run_projection(settings.store, page_size=page_size)
+
+
+@contextmanager
+def _opened(store: str | None) -> Iterator[Ledger]:
+    """A ledger on the store for one command; a refusal exits 2 with its code."""
+    ledger = Ledger(_settings(store))
+    try:
+        yield ledger
+    except DomainError as error:
+        typer.echo(f"{error.code.value}: {error.message}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        ledger.close()
 
 
 def _settings(store: str | None) -> Settings:
@@ -238,11 +247,8 @@ def mail_outbox(
     store: Annotated[str | None, typer.Option(help="the store; default SEATLEDGER_STORE")] = None,
 ) -> None:
     """Every notification's delivery state."""
-    ledger = Ledger(_settings(store))
-    try:
+    with _opened(store) as ledger:
         rows = ledger.mail_outbox()
-    finally:
-        ledger.close()
     table = Table(title=f"mail outbox: {len(rows)} notifications")
     names = ("notification", "kind", "state", "attempts", "next_attempt_at", "last_error")
     for name in names:
@@ -258,11 +264,8 @@ def mail_release(
     store: Annotated[str | None, typer.Option(help="the store; default SEATLEDGER_STORE")] = None,
 ) -> None:
     """Sends an uncertain or failed e-mail again, once you know it did not arrive."""
-    ledger = Ledger(_settings(store))
-    try:
+    with _opened(store) as ledger:
         released = ledger.release_mail(UUID(notification))
-    finally:
-        ledger.close()
     if not released:
         typer.echo("no uncertain or failed e-mail with that id", err=True)
         raise typer.Exit(2)
@@ -276,15 +279,8 @@ def subject_export(
 ) -> None:
     """GDPR-3: records an access request and prints everything the ledger holds on the
     subject as JSON (access and portability)."""
-    settings = Settings(store=store) if store else Settings()
-    ledger = Ledger(settings)
-    try:
+    with _opened(store) as ledger:
         typer.echo(json.dumps(ledger.request_access(subject), indent=2, sort_keys=True))
-    except DomainError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(2) from None
-    finally:
-        ledger.close()
 
 
 @audit_app.command("checkpoint")
@@ -293,12 +289,9 @@ def audit_checkpoint(
 ) -> None:
     """Seals the log as it stands: a Merkle root over every aggregate's last event (the
     scheduler does this every scheduler.CHECKPOINT_EVERY)."""
-    ledger = Ledger(_settings(store))
-    try:
+    with _opened(store) as ledger:
         sealed = ledger.checkpoint(actor="cli")
-        typer.echo(json.dumps(sealed) if sealed else "nothing new since the last checkpoint")
-    finally:
-        ledger.close()
+    typer.echo(json.dumps(sealed) if sealed else "nothing new since the last checkpoint")
 
 
 @audit_app.command("verify")
@@ -307,15 +300,9 @@ def audit_verify(
 ) -> None:
     """Recomputes every event's hash chain and every checkpoint from the stored bytes; exits
     1 and names the first event that does not match."""
-    ledger = Ledger(_settings(store))
-    try:
-        with Progress(console=Console(stderr=True), transient=True) as progress:
-            task = progress.add_task("verifying", total=None)
-            result = ledger.verify(
-                on_page=lambda position: progress.update(task, completed=position)
-            )
-    finally:
-        ledger.close()
+    with _opened(store) as ledger, Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("verifying", total=None)
+        result = ledger.verify(on_page=lambda position: bar.update(task, completed=position))
     typer.echo(json.dumps(result.summary(), indent=2))
     if not result.ok:
         raise typer.Exit(1)
@@ -331,16 +318,9 @@ def audit_replay(
 ) -> None:
     """Rebuilds every projection from the event log into a scratch store and compares it
     with the live one; exits 1 when any row differs (reported by table and key)."""
-    ledger = Ledger(_settings(store))
-    try:
-        with Progress(console=Console(stderr=True), transient=True) as progress:
-            task = progress.add_task("replaying", total=ledger.store.recorder.max_notification_id())
-            result = ledger.replay(until, on_page=lambda at: progress.update(task, completed=at))
-    except DomainError as error:
-        typer.echo(f"{error.code.value}: {error.message}", err=True)
-        raise typer.Exit(2) from None
-    finally:
-        ledger.close()
+    with _opened(store) as ledger, Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("replaying", total=ledger.store.recorder.max_notification_id())
+        result = ledger.replay(until, on_page=lambda at: bar.update(task, completed=at))
     document = result.document()
     if output is not None:
         output.write_text(document)
@@ -357,14 +337,8 @@ def audit_explain(
 ) -> None:
     """The trail behind a document: each line and posting with its TERMS.md rule and the
     events it came from."""
-    ledger = Ledger(_settings(store))
-    try:
+    with _opened(store) as ledger:
         trail = ledger.explain(number)
-    except DomainError as error:
-        typer.echo(f"{error.code.value}: {error.message}", err=True)
-        raise typer.Exit(2) from None
-    finally:
-        ledger.close()
     if as_json:
         typer.echo(json.dumps(trail, indent=2))
         return

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlparse
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
+from eventsourcing.persistence import Mapper, Notification, StoredEvent, Transcoder
 from eventsourcing.utils import get_topic, resolve_topic
 
 from adapters.clock import Clock
@@ -31,6 +31,7 @@ class CanonicalJson(Transcoder):
         return json.loads(data)
 
 
+LOG_PAGE_SIZE = 1000  # notifications read at a time when walking the log
 HEAD_CACHE_MAX = 100_000  # aggregates whose last digest the mapper remembers
 
 
@@ -243,6 +244,19 @@ class EventStoreApp(Application[Any]):
         """The aggregate's current state; AggregateNotFoundError when there is none."""
         found: Aggregate = self.repository.get(aggregate_id)
         return found
+
+    def notifications(self, after: int = 0, upto: int | None = None) -> Iterator[Notification]:
+        """The log from `after` (exclusive) to `upto` (inclusive), in order, a page at a
+        time."""
+        position = after
+        while True:
+            page = self.recorder.select_notifications(
+                start=position, limit=LOG_PAGE_SIZE, stop=upto, inclusive_of_start=False
+            )
+            yield from page
+            if len(page) < LOG_PAGE_SIZE:
+                return
+            position = page[-1].id
 
     def stored_event(self, originator_id: UUID, version: int) -> StoredEvent:
         """One stored event, exactly as stored."""

@@ -73,7 +73,6 @@ class LogSeal(Aggregate):
     ID: ClassVar[UUID] = stable_id("log-seal")
 
     position: int = 0  # the notification position of the last checkpoint
-    root: str = ""
     sealed_at: datetime | None = None
     heads: dict[str, Head] = {}
 
@@ -90,7 +89,6 @@ class LogSeal(Aggregate):
         def apply(self, seal: LogSeal) -> None:
             seal.heads = {**seal.heads, **self.changed}
             seal.position = self.position
-            seal.root = self.root
             seal.sealed_at = self.effective_at
 
     @classmethod

@@ -37,6 +37,14 @@ class Event(BaseModel):
     recorded_at: datetime | None = None
     actor: str | None = None
 
+    def known(self, *, as_of: datetime | None, known_at: datetime | None) -> bool:
+        """TIME-2, read both ways: whether a reader at `known_at` (recording time) asking
+        about business time `as_of` sees this event. None: no limit."""
+        assert self.recorded_at is not None, "a stored event has its recording time"
+        if known_at is not None and self.recorded_at > known_at:
+            return False
+        return as_of is None or self.effective_at <= as_of
+
     # The eventsourcing library's repository folds events with `mutate`.
     def mutate(self, aggregate: Aggregate | None) -> Aggregate:
         if aggregate is None:
@@ -64,10 +72,7 @@ def as_known(
     The result is for reading: its version counts the events folded, not the stored ones."""
     aggregate: Aggregate | None = None
     for event in events:
-        assert event.recorded_at is not None, "a stored event has its recording time"
-        if known_at is not None and event.recorded_at > known_at:
-            continue
-        if as_of is not None and event.effective_at > as_of:
+        if not event.known(as_of=as_of, known_at=known_at):
             continue
         version = aggregate.version + 1 if aggregate is not None else 1
         aggregate = event.model_copy(update={"originator_version": version}).mutate(aggregate)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,30 +31,15 @@ from domain.model import Event
 from domain.numbering import InvoiceSeries, parse_number
 from projections.finance import BOOKS_TABLE, KEYS, FinanceProjection, view_for
 
-LOG_PAGE_SIZE = 1000  # notifications read at a time
+PROGRESS_EVERY = 1000  # events between progress reports
 CHECKPOINTED = get_topic(LogSeal.Checkpointed)
-
-
-def notifications(
-    store: EventStoreApp, after: int = 0, upto: int | None = None
-) -> Iterator[Notification]:
-    """The log from `after` (exclusive) to `upto` (inclusive), in order, a page at a time."""
-    position = after
-    while True:
-        page = store.recorder.select_notifications(
-            start=position, limit=LOG_PAGE_SIZE, stop=upto, inclusive_of_start=False
-        )
-        yield from page
-        if len(page) < LOG_PAGE_SIZE:
-            return
-        position = page[-1].id
 
 
 def moved_heads(store: EventStoreApp, after: int, upto: int) -> dict[str, Head]:
     """The head of every aggregate that recorded an event in (after, upto], except the seal
     itself (its own chain protects the checkpoints)."""
     heads: dict[str, Head] = {}
-    for notification in notifications(store, after, upto):
+    for notification in store.notifications(after, upto):
         if notification.originator_id != LogSeal.ID:
             heads[str(notification.originator_id)] = Head(
                 version=notification.originator_version, digest=stored_digest(notification)
@@ -218,7 +203,7 @@ class Verifier:
         pending = sorted(self.checkpoints(), key=lambda s: s.position)
         last_sealed = pending[-1].position if pending else 0
         recorded: dict[str, Head] = {}
-        for notification in notifications(self.store):
+        for notification in self.store.notifications():
             while pending and pending[0].position < notification.id:
                 self.seal(pending.pop(0), recorded, last=not pending)
                 self.result.checkpoints += 1
@@ -226,7 +211,7 @@ class Verifier:
             self.result.events += 1
             if notification.id > last_sealed and notification.originator_id != LogSeal.ID:
                 self.result.unsealed += 1
-            if on_page is not None and self.result.events % LOG_PAGE_SIZE == 0:
+            if on_page is not None and self.result.events % PROGRESS_EVERY == 0:
                 on_page(notification.id)
         while pending:
             self.seal(pending.pop(0), recorded, last=not pending)
@@ -321,7 +306,7 @@ def last_recorded_by(store: EventStoreApp, until: datetime) -> int:
     after it."""
     assert isinstance(store.mapper, PydanticMapper)
     position = 0
-    for notification in notifications(store):
+    for notification in store.notifications():
         recorded = datetime.fromisoformat(store.mapper.stored_state(notification)["recorded_at"])
         if recorded > until:
             break

@@ -337,7 +337,7 @@ class FinanceProjection(Projection[Any]):
                 for notification in page:
                     if notification.topic.startswith(ACCOUNT_TOPIC_PREFIX):
                         event = store.event(notification)
-                        if known_at is not None and (event.recorded_at or known_at) > known_at:
+                        if not event.known(as_of=None, known_at=known_at):
                             continue
                         entries = self.fold(event, changed)
                         if entries is not None:
