@@ -7,6 +7,7 @@ a fresh load. Money moves only after the invoice that asks for it is durably rec
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
@@ -26,7 +27,7 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
 from adapters.clock import Clock, SystemClock
-from adapters.gateway import PaymentGateway, SandboxGateway
+from adapters.gateway import ChargeResult, PaymentGateway, SandboxGateway
 from adapters.mail import Claimed, Delivery, Mailer, Outbox, describe, message, permanent, render
 from adapters.store import EventStoreApp
 from domain.account import (
@@ -72,6 +73,7 @@ RETRY_BACKOFF_BASE_S = 0.002  # first retry waits up to 2 ms, doubling each time
 RETRY_BACKOFF_CAP_S = 0.1
 MAX_SLUG_SUFFIX = 1000  # ACC-1: acme, acme-2, ... acme-1001
 DUE_BATCH_MAX = 100_000  # tasks one run_due call carries out at most
+DUE_RUN_BATCH = 500  # tasks of one kind and instant carried out in one transaction
 NOTIFICATION_PAGE = 500  # log entries the mail outbox reads at a time
 NOTIFIED_TOPIC = get_topic(Account.OwnerNotified)
 
@@ -117,6 +119,9 @@ class Unit:
     ledger: Ledger
     at: datetime
     actor: str | None
+    # The first attempt starts from the cache; the write checks that what it read is still
+    # current. A retry, after a clash, asks the store.
+    fresh: bool = False
     loaded: dict[UUID, Aggregate] = field(default_factory=dict)
     terms: Terms = field(init=False)
     numbering: Numbering = field(init=False)
@@ -129,7 +134,8 @@ class Unit:
         if aggregate_id in self.loaded:
             found = self.loaded[aggregate_id]
         else:
-            found = self.ledger.store.aggregate(aggregate_id)
+            store = self.ledger.store
+            found = store.aggregate(aggregate_id) if self.fresh else store.cached(aggregate_id)
             found.act_as(self.actor)
             self.loaded[aggregate_id] = found
         assert isinstance(found, kind)
@@ -166,6 +172,10 @@ class Unit:
 
     def changed(self) -> list[Aggregate]:
         return [a for a in self.loaded.values() if a.has_pending]
+
+    def reads(self) -> dict[UUID, int]:
+        """What the work only read, at the version it read: the write checks it."""
+        return {i: a.version for i, a in self.loaded.items() if not a.has_pending}
 
 
 class Ledger:
@@ -224,7 +234,7 @@ class Ledger:
         same request returns the first result and records nothing."""
         fingerprint = REQUEST_FINGERPRINT.get() or _fingerprint(request or {})
         for attempt in range(MAX_COMMAND_ATTEMPTS):
-            unit = Unit(self, at or self.now(), actor)
+            unit = Unit(self, at or self.now(), actor, fresh=attempt > 0)
             if idempotency_key is not None:
                 previous = self._command_record(idempotency_key)
                 if previous is not None:
@@ -242,7 +252,7 @@ class Ledger:
                 changed.append(CommandRecord.record(idempotency_key, fingerprint, encoded, unit.at))
             try:
                 if changed:
-                    self.store.save(*changed)
+                    self.store.save_checked(*changed, reads=unit.reads())
             except IntegrityError:
                 _back_off(attempt)
                 continue
@@ -275,8 +285,9 @@ class Ledger:
             idempotency_key=idempotency_key,
             request={"account": str(account_id), **request},
         )
-        if changed:
-            self.collect_payments(account_id, self.now(), actor=actor)
+        saved = next((a for a in changed if a.id == account_id), None)
+        if isinstance(saved, Account):
+            self.collect_payments(account_id, self.now(), actor=actor, saved=saved)
 
     # ------------------------------------------------------------ commands
 
@@ -1162,20 +1173,47 @@ class Ledger:
 
     # ------------------------------------------------------------ payments
 
-    def collect_payments(self, account_id: UUID, at: datetime, *, actor: str | None = None) -> None:
-        """PAY-2: charges every open invoice whose attempt is due, through the gateway, once
-        per attempt (the gateway key is the invoice number and attempt), then records the
-        outcome."""
-        for _ in range(MAX_COMMAND_ATTEMPTS):
-            account = self.store.aggregate(account_id)
-            assert isinstance(account, Account)
-            due = account.due_charges(at)
-            if not due:
-                return
-            invoice = due[0]
-            self._charge(account, invoice, at, actor)
+    def collect_payments(
+        self,
+        account_id: UUID,
+        at: datetime,
+        *,
+        actor: str | None = None,
+        saved: Account | None = None,
+    ) -> None:
+        """PAY-2 for one account. `saved`: the account as a command just saved it, so that
+        the common case, nothing due, costs no second load."""
+        self._collect([account_id], at, actor, {account_id: saved} if saved else {})
 
-    def _charge(self, account: Account, invoice: Invoice, at: datetime, actor: str | None) -> None:
+    def _collect(
+        self, account_ids: list[UUID], at: datetime, actor: str | None, saved: dict[UUID, Account]
+    ) -> None:
+        """PAY-2: charges every open invoice of these accounts whose attempt is due, through
+        the gateway, once per attempt (the gateway key is the invoice number and attempt),
+        then records the outcomes in one transaction; again while any is still due."""
+        pending = account_ids
+        for _ in range(MAX_COMMAND_ATTEMPTS):
+            charges: list[tuple[Account, Invoice]] = []
+            for account_id in pending:
+                account = saved.get(account_id) or self.store.aggregate(account_id)
+                assert isinstance(account, Account)
+                due = account.due_charges(at)
+                if due:
+                    charges.append((account, due[0]))
+            if not charges:
+                return
+            outcomes = [
+                Outcome(account.id, invoice.number, *self._charge(account, invoice))
+                for account, invoice in charges
+            ]
+            _, _, changed = self._transact(
+                functools.partial(_record_outcomes, outcomes), at=at, actor=actor
+            )
+            saved = {a.id: a for a in changed if isinstance(a, Account)}
+            pending = [account.id for account, _ in charges]
+
+    def _charge(self, account: Account, invoice: Invoice) -> tuple[int, ChargeResult]:
+        """One attempt at the gateway: the attempt's number and what the gateway said."""
         assert account.payment_method is not None
         attempt = invoice.declines + 1
         result = self.gateway.charge(
@@ -1185,22 +1223,7 @@ class Ledger:
             currency=invoice.currency,
             key=f"charge:{invoice.number}:{attempt}",
         )
-
-        def work(unit: Unit) -> None:
-            fresh = unit.account(account.id)
-            current = fresh.invoice(invoice.number)
-            if current.next_attempt_at is None or current.declines + 1 != attempt:
-                return  # another writer recorded this attempt already
-            fresh.record_payment(
-                invoice_number=invoice.number,
-                approved=result.approved,
-                reference=result.reference,
-                at=at,
-                terms=unit.terms,
-                numbering=unit.numbering,
-            )
-
-        self._transact(work, at=at, actor=actor)
+        return attempt, result
 
     # ------------------------------------------------------------ due work
 
@@ -1219,33 +1242,39 @@ class Ledger:
         done = 0
         with self._due_lock:
             seen: set[str] = set()
-            for _ in range(DUE_BATCH_MAX):
+            while done < DUE_BATCH_MAX:
                 self.due.catch_up()
-                found = self.due.pop_due(until)
-                if found is None:
+                batch = self.due.pop_due_batch(until, min(DUE_RUN_BATCH, DUE_BATCH_MAX - done))
+                if not batch:
                     break
-                account_id, task = found
-                assert task.key not in seen, f"task {task.key} came due twice in one run"
-                seen.add(task.key)
-                if task.kind is TaskKind.ERASURE and mailer is not None:
-                    self.deliver_mail(mailer)
-                self._run_task(account_id, task, actor)
-                done += 1
+                for _, task in batch:
+                    assert task.key not in seen, f"task {task.key} came due twice in one run"
+                    seen.add(task.key)
+                account_id, task = batch[0]
+                if task.kind is TaskKind.ERASURE:
+                    if mailer is not None:
+                        self.deliver_mail(mailer)
+                    self._carry_out_erasure(account_id, task, actor)
+                else:
+                    self._run_tasks(batch, actor)
+                done += len(batch)
         return done
 
-    def _run_task(self, account_id: UUID, task: Task, actor: str | None) -> None:
-        if task.kind is TaskKind.ERASURE:
-            self._carry_out_erasure(account_id, task, actor)
-            return
-        if task.kind is TaskKind.PAYMENT:
-            self.collect_payments(account_id, task.due_at, actor=actor)
-            return
+    def _run_tasks(self, batch: list[tuple[UUID, Task]], actor: str | None) -> None:
+        """Work of one kind due at one instant, for many accounts in TIME-3's order: one
+        transaction for the work (numbers taken in that order), then the charges it made
+        due, recorded in one more (money moves only after its invoice is recorded)."""
+        at = batch[0][1].due_at
+        saved: dict[UUID, Account] = {}
+        if batch[0][1].kind is not TaskKind.PAYMENT:
 
-        def work(unit: Unit) -> None:
-            unit.account(account_id).run_task(task, unit.terms, unit.numbering)
+            def work(unit: Unit) -> None:
+                for account_id, task in batch:
+                    unit.account(account_id).run_task(task, unit.terms, unit.numbering)
 
-        self._transact(work, at=task.due_at, actor=actor)
-        self.collect_payments(account_id, task.due_at, actor=actor)
+            _, _, changed = self._transact(work, at=at, actor=actor)
+            saved = {a.id: a for a in changed if isinstance(a, Account)}
+        self._collect([account_id for account_id, _ in batch], at, actor, saved)
 
     def _carry_out_erasure(self, aggregate_id: UUID, task: Task, actor: str | None) -> None:
         """GDPR-2/5: destroys the keys whose retention ended, then records it. The keys go
@@ -1576,6 +1605,32 @@ class Ledger:
 
 
 # ------------------------------------------------------------------ helpers
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the gateway said to one attempt at charging one invoice."""
+
+    account_id: UUID
+    invoice: str
+    attempt: int
+    result: ChargeResult
+
+
+def _record_outcomes(outcomes: list[Outcome], unit: Unit) -> None:
+    for outcome in outcomes:
+        account = unit.account(outcome.account_id)
+        current = account.invoice(outcome.invoice)
+        if current.next_attempt_at is None or current.declines + 1 != outcome.attempt:
+            continue  # another writer recorded this attempt already
+        account.record_payment(
+            invoice_number=outcome.invoice,
+            approved=outcome.result.approved,
+            reference=outcome.result.reference,
+            at=unit.at,
+            terms=unit.terms,
+            numbering=unit.numbering,
+        )
 
 
 def _back_off(attempt: int) -> None:

@@ -205,11 +205,10 @@ class PostgresKeyStore(KeyStore):
 
     def compact(self) -> None:
         with self._db.get_connection() as conn:
-            conn.autocommit = True
-            try:
-                conn.execute(sql.SQL("VACUUM FULL {}").format(self._table))
-            finally:
-                conn.autocommit = False
+            # VACUUM runs outside a transaction; the pool's connections are autocommit
+            # already, and must stay as the pool gave them.
+            assert conn.autocommit
+            conn.execute(sql.SQL("VACUUM FULL {}").format(self._table))
 
 
 def key_store_for(datastore: object) -> KeyStore:

@@ -3,6 +3,7 @@ pydantic events stored as canonical JSON, each chained to its predecessor's dige
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -11,11 +12,25 @@ from urllib.parse import parse_qs, unquote, urlparse
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Mapper, Notification, StoredEvent, Transcoder
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    Mapper,
+    Notification,
+    StoredEvent,
+    Transcoder,
+)
+from eventsourcing.popo import POPOFactory
 from eventsourcing.utils import get_topic, resolve_topic
 
 from adapters.clock import Clock
 from adapters.keys import EventSealer, KeyStore, key_store_for
+from adapters.recorders import (
+    READS,
+    CheckedMemoryRecorder,
+    CheckedPostgresRecorder,
+    CheckedSQLiteRecorder,
+    Reads,
+)
 from domain.integrity import GENESIS, PREV_HASH, event_digest
 from domain.model import Aggregate, Event
 from domain.personal import SEALER
@@ -186,6 +201,7 @@ def store_env(url: str) -> dict[str, str]:
             "SQLITE_DBNAME": path,
             "SQLITE_LOCK_TIMEOUT": "30",
             "CREATE_TABLE": "y",
+            "APPLICATION_RECORDER_TOPIC": get_topic(CheckedSQLiteRecorder),
         }
     if parsed.scheme in ("postgresql", "postgres"):
         query = parse_qs(parsed.query)
@@ -200,6 +216,7 @@ def store_env(url: str) -> dict[str, str]:
             "POSTGRES_MAX_OVERFLOW": query.get("max_overflow", ["20"])[0],
             "POSTGRES_LOCK_TIMEOUT": "10",
             "CREATE_TABLE": "y",
+            "APPLICATION_RECORDER_TOPIC": get_topic(CheckedPostgresRecorder),
         }
         if "schema" in query:
             env["POSTGRES_SCHEMA"] = query["schema"][0]
@@ -229,8 +246,19 @@ class EventStoreApp(Application[Any]):
             compressor=self.factory.compressor(),
         )
 
+    def construct_recorder(self) -> ApplicationRecorder:
+        if isinstance(self.factory, POPOFactory):
+            return CheckedMemoryRecorder()
+        return super().construct_recorder()
+
+    def save_checked(self, *aggregates: Aggregate, reads: Reads) -> None:
+        """Saves in one transaction, refused (IntegrityError) if any aggregate in `reads`
+        is no longer at the version read (adapters.recorders)."""
+        self.save(*aggregates, **{READS: reads})
+
     def _record(self, processing_event: Any) -> Any:
-        """The library's write, telling the chain whether its events now exist."""
+        """The library's write, telling the chain whether its events now exist, and
+        keeping what it saved in the cache for the next command to start from."""
         assert isinstance(self.mapper, PydanticMapper) and self.mapper.heads is not None
         try:
             recordings = super()._record(processing_event)
@@ -238,12 +266,29 @@ class EventStoreApp(Application[Any]):
             self.mapper.heads.discarded()
             raise
         self.mapper.heads.committed()
+        if self.repository.cache is not None:
+            for aggregate_id, aggregate in processing_event.aggregates.items():
+                self.repository.cache.put(aggregate_id, aggregate)
         return recordings
 
     def aggregate(self, aggregate_id: UUID) -> Aggregate:
         """The aggregate's current state; AggregateNotFoundError when there is none."""
         found: Aggregate = self.repository.get(aggregate_id)
         return found
+
+    def cached(self, aggregate_id: UUID) -> Aggregate:
+        """A copy of the aggregate as this process last saw it, without asking the store
+        whether it has moved on: for a command, whose write checks that (`save_checked`)."""
+        cache = self.repository.cache
+        if cache is not None:
+            try:
+                found = cache.get(aggregate_id)
+            except KeyError:
+                pass
+            else:
+                assert isinstance(found, Aggregate)
+                return copy.deepcopy(found)
+        return self.aggregate(aggregate_id)
 
     def notifications(self, after: int = 0, upto: int | None = None) -> Iterator[Notification]:
         """The log from `after` (exclusive) to `upto` (inclusive), in order, a page at a

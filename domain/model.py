@@ -8,8 +8,11 @@ they take effect (`effective_at`, TIME-2). The store adds the recording time
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import Enum
 from typing import Any, ClassVar, Self, TypeVar
 from uuid import UUID, uuid5
 
@@ -79,6 +82,38 @@ def as_known(
     return aggregate
 
 
+# Values a copy may share with its original: nothing can change them.
+IMMUTABLE = (str, int, bytes, Decimal, datetime, date, timedelta, UUID, Enum, type(None))
+
+
+def _is_value(value: object) -> bool:
+    return isinstance(value, IMMUTABLE) or (
+        isinstance(value, BaseModel) and bool(value.model_config.get("frozen"))
+    )
+
+
+def copied(value: Any) -> Any:
+    """A copy of an aggregate's field that shares every immutable part (frozen pydantic
+    values, dates, amounts, ids) and copies every mutable one: what `deepcopy` would give,
+    without rebuilding values nothing can change."""
+    if _is_value(value):
+        return value
+    if isinstance(value, list):
+        return [copied(item) for item in value]
+    if isinstance(value, dict):
+        return {key: copied(item) for key, item in value.items()}
+    if isinstance(value, set):
+        return {copied(item) for item in value}
+    if isinstance(value, tuple) and all(_is_value(item) for item in value):
+        return value
+    if isinstance(value, BaseModel):
+        model = copy.copy(value)
+        for name, item in model.__dict__.items():
+            model.__dict__[name] = copied(item)
+        return model
+    return copy.deepcopy(value)
+
+
 class Aggregate(BaseModel):
     """A consistency boundary. Commands are methods named as orders; each checks its
     guards (`check_*`) and then triggers events, which `apply` themselves."""
@@ -138,6 +173,14 @@ class Aggregate(BaseModel):
         event.mutate(self)
         self._pending.append(event)
         return event
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        """Commands work on a copy of the cached aggregate (the repository deep-copies):
+        the copy shares what cannot change (`copied`)."""
+        twin = copied(self)
+        assert isinstance(twin, type(self))
+        twin._pending = list(self._pending)
+        return twin
 
     def collect_events(self) -> list[Event]:
         events, self._pending = self._pending, []

@@ -88,8 +88,9 @@ def test_a_run_killed_half_way_and_restarted_ends_as_an_uninterrupted_run(
     victim.wait(timeout=60)
     assert victim.returncode == -signal.SIGKILL
 
-    interrupted = outcome(store)
-    assert sum(len(invoices) for invoices in interrupted.values()) < 2 * ACCOUNTS
+    # Killed half-way: half the renewal charges went through the gateway, and their
+    # outcomes are not recorded (renewals and their payments are recorded by batch).
+    assert len(payments(store)) < 2 * ACCOUNTS
 
     restart = worker("run", store)
     assert restart.wait(timeout=120) == 0

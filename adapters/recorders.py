@@ -1,0 +1,112 @@
+"""The library's recorders, with one addition: a write can name the aggregates its command
+only read, at the versions it read them, and is refused (IntegrityError, as for a version
+clash) when any of them has moved on. A command may then read from the aggregate cache
+without asking the store whether each aggregate is still current: the write itself checks,
+in the same transaction, under the lock that keeps commit order.
+
+On PostgreSQL the lock, the check, the insert and the notification are one function call,
+one round trip, committed on its own (the library's own function leaves the table lock
+out, and with it the guarantee that notification ids follow commit order)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.popo import POPOApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from psycopg.sql import SQL, Identifier
+
+READS = "reads"  # the keyword a write carries its read versions under
+STALE_READ = "a command read an aggregate that has changed since"
+
+Reads = Mapping[UUID, int]
+
+
+def _reads(kwargs: Mapping[str, Any]) -> Reads:
+    reads: Reads = kwargs.get(READS) or {}
+    return reads
+
+
+class CheckedPostgresRecorder(PostgresApplicationRecorder):
+    FUNCTION = "seatledger_insert_events"
+
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        names = {
+            "schema": Identifier(self.datastore.schema),
+            "table": Identifier(self.events_table_name),
+            "function": Identifier(self.FUNCTION),
+            "event": Identifier(self.stored_event_type_name),
+            "channel": Identifier(self.channel_name),
+        }
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE OR REPLACE FUNCTION {schema}.{function}("
+                "events {schema}.{event}[], read_ids uuid[], read_versions bigint[]) "
+                "RETURNS SETOF bigint LANGUAGE plpgsql AS $BODY$ "
+                "BEGIN "
+                f"SET LOCAL lock_timeout = '{int(self.datastore.lock_timeout)}s'; "
+                "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
+                "IF EXISTS (SELECT 1 FROM unnest(read_ids, read_versions) AS r(id, version) "
+                "JOIN {schema}.{table} AS t ON t.originator_id = r.id "
+                "AND t.originator_version = r.version + 1) THEN "
+                f"RAISE unique_violation USING MESSAGE = '{STALE_READ}'; "
+                "END IF; "
+                "NOTIFY {channel}; "
+                "RETURN QUERY INSERT INTO {schema}.{table} "
+                "(originator_id, originator_version, topic, state) "
+                "SELECT originator_id, originator_version, topic, state FROM unnest(events) "
+                "RETURNING notification_id; "
+                "END; $BODY$"
+            ).format(**names)
+        )
+        self.invoke = SQL("SELECT * FROM {schema}.{function}(%s, %s, %s)").format(**names)
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        if not stored_events:
+            return []
+        reads = _reads(kwargs)
+        events = [
+            self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
+            for e in stored_events
+        ]
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            assert conn.autocommit, "the function call is its own transaction"
+            curs.execute(self.invoke, (events, list(reads), list(reads.values())), prepare=True)
+            return [row[self.FUNCTION] for row in curs.fetchall()]
+
+
+class CheckedSQLiteRecorder(SQLiteApplicationRecorder):
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        # The inserts take SQLite's write lock first; the check then reads under it.
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        for holder, version in _reads(kwargs).items():
+            c.execute(
+                f"SELECT 1 FROM {self.events_table_name} "
+                "WHERE originator_id = ? AND originator_version = ?",
+                (holder.hex, version + 1),
+            )
+            if c.fetchone() is not None:
+                raise IntegrityError(STALE_READ)
+        return ids
+
+
+class CheckedMemoryRecorder(POPOApplicationRecorder):
+    def _insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        with self._database_lock:
+            for holder, version in _reads(kwargs).items():
+                if version + 1 in self._stored_events_index[str(holder)]:
+                    raise IntegrityError(STALE_READ)
+            return super()._insert_events(stored_events, **kwargs)
