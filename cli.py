@@ -80,6 +80,9 @@ def simulate(
     accounts: Annotated[int, typer.Option(min=1, max=100_000)] = 200,
     months: Annotated[int, typer.Option(min=1, max=120)] = 12,
     seed: Annotated[int, typer.Option()] = 1,
+    cohort: Annotated[
+        bool, typer.Option(help="every account arrives at one instant, monthly, with a card")
+    ] = False,
     start: Annotated[
         datetime, typer.Option(formats=["%Y-%m-%d"], help="first day (UTC)")
     ] = FIRST_DAY,
@@ -100,6 +103,7 @@ def simulate(
                 months=months,
                 seed=seed,
                 on_day=lambda done, total: progress.update(days, completed=done, total=total),
+                cohort=cohort,
             )
             log = progress.add_task("Finance projection", total=summary.events)
             ledger.catch_up_finance(on_page=lambda at: progress.update(log, completed=at))

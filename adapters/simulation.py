@@ -105,17 +105,29 @@ class Simulation:
         self.summary = Summary()
 
     def run(
-        self, accounts: int, months: int, on_day: Callable[[int, int], None] | None = None
+        self,
+        accounts: int,
+        months: int,
+        on_day: Callable[[int, int], None] | None = None,
+        *,
+        cohort: bool = False,
     ) -> Summary:
+        """`accounts` arrive over the first four fifths of `months`; with `cohort`, all at
+        the first morning's one instant, monthly, each with a card: a month-end run's shape,
+        every renewal due at once. Run again, the same customers live on."""
         start = self.clock.now()
         days = (add_months(start, months) - start).days
-        arrivals = sorted(self.rng.randrange(0, max(1, days * 4 // 5)) for _ in range(accounts))
+        if cohort:
+            arrivals = [0] * accounts
+        else:
+            arrivals = sorted(self.rng.randrange(0, max(1, days * 4 // 5)) for _ in range(accounts))
         arriving = Counter(arrivals)
         for day in range(days):
             morning = start + timedelta(days=day, hours=9)
             self._run_due(morning)
             for _ in range(arriving[day]):
-                self._arrive(morning + timedelta(minutes=len(self.customers)), day)
+                minutes = 0 if cohort else len(self.customers)
+                self._arrive(morning + timedelta(minutes=minutes), day, cohort)
             for customer in self.customers:
                 if not customer.closed:
                     self._live(customer, morning + timedelta(hours=2), day)
@@ -144,18 +156,19 @@ class Simulation:
         if self._command(name, call, at) is ErrorCode.ACCOUNT_CLOSED:
             c.closed = True  # cancelled or deleted: its people do nothing more
 
-    def _arrive(self, at: datetime, day: int) -> None:
+    def _arrive(self, at: datetime, day: int, cohort: bool = False) -> None:
         rng, n = self.rng, len(self.customers) + 1
         country, currency = rng.choices(
             [(c, cur) for c, cur, _ in COUNTRIES], weights=[w for _, _, w in COUNTRIES]
         )[0]
         led = self.ledger
         lifetime = (
-            currency == "USD"
+            not cohort
+            and currency == "USD"
             and rng.random() < 0.05
             and at <= self.ledger.settings.ltd_redeem_deadline  # LTD-2
         )
-        cycle = "annual" if rng.random() < 0.25 and not lifetime else "monthly"
+        cycle = "annual" if rng.random() < 0.25 and not lifetime and not cohort else "monthly"
         if lifetime:
             code = f"LTD-{n:06d}"
             self._command("sell_code", lambda: led.sell_code(code, currency), at)
@@ -188,8 +201,10 @@ class Simulation:
             )
         if not isinstance(found, UUID):
             return
-        if lifetime:
-            card_day: int | None = rng.randint(0, 60)
+        if cohort:
+            card_day: int | None = 0
+        elif lifetime:
+            card_day = rng.randint(0, 60)
         elif rng.random() < 0.75:
             card_day = rng.randint(0, 13)  # converts during the trial (TRIAL-2)
         else:
@@ -299,5 +314,6 @@ def simulate(
     months: int,
     seed: int,
     on_day: Callable[[int, int], None] | None = None,
+    cohort: bool = False,
 ) -> Summary:
-    return Simulation(ledger, clock, seed).run(accounts, months, on_day)
+    return Simulation(ledger, clock, seed).run(accounts, months, on_day, cohort=cohort)

@@ -15,7 +15,7 @@ from eventsourcing.utils import get_topic
 
 from adapters.store import EventStoreApp
 from domain.account import Account
-from domain.schedule import Task
+from domain.schedule import Task, TaskKind
 from domain.subjects import Subject
 
 LOG_PAGE_SIZE = 500
@@ -103,6 +103,24 @@ class DueIndex:
         assert task is not None
         self._next[aggregate_id] = None
         return aggregate_id, task
+
+    def pop_due_batch(self, until: datetime, limit: int) -> list[tuple[UUID, Task]]:
+        """The earliest due work, with the work of the same kind due at the same instant
+        that follows it in TIME-3's order, up to `limit` pieces: one transaction's worth.
+        Erasures come one at a time (their keys go before the record of it)."""
+        first = self.pop_due(until)
+        if first is None:
+            return []
+        batch = [first]
+        task = first[1]
+        while task.kind is not TaskKind.ERASURE and len(batch) < limit:
+            top = self._top()
+            if top is None or (top[0], top[1]) != (task.due_at, task.kind):
+                break
+            found = self.pop_due(until)
+            assert found is not None
+            batch.append(found)
+        return batch
 
     def accounts_in_opening_order(self) -> list[UUID]:
         return sorted(self.opening_order, key=self.opening_order.__getitem__)
