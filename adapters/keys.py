@@ -165,31 +165,40 @@ class PostgresKeyStore(KeyStore):
             )
 
     def current(self, holder: UUID, scope: Scope, at: datetime) -> tuple[UUID, bytes]:
-        with self._db.transaction(commit=True) as c:
-            c.execute(
-                sql.SQL(
-                    "INSERT INTO {} (key_id, holder_id, scope, secret, created_at) "
-                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
-                ).format(self._table),
-                (uuid4(), holder, scope.value, self.new_secret(), at),
-            )
-            c.execute(
-                sql.SQL(
-                    "SELECT key_id, secret FROM {} "
-                    "WHERE holder_id = %s AND scope = %s AND shredded_at IS NULL"
-                ).format(self._table),
-                (holder, scope.value),
-            )
-            row = c.fetchone()
+        # One statement, one round trip: the key made now, or the live one already there.
+        # The existing row is read in the statement's snapshot, so a first use racing this
+        # one and committed meanwhile is found by the second read.
+        live = sql.SQL(
+            "SELECT key_id, secret FROM {} WHERE holder_id = %(holder)s AND scope = %(scope)s "
+            "AND shredded_at IS NULL"
+        ).format(self._table)
+        made = sql.SQL(
+            "WITH made AS (INSERT INTO {} (key_id, holder_id, scope, secret, created_at) "
+            "VALUES (%(key)s, %(holder)s, %(scope)s, %(secret)s, %(at)s) "
+            "ON CONFLICT DO NOTHING RETURNING key_id, secret) "
+            "SELECT key_id, secret FROM made UNION ALL ({})"
+        ).format(self._table, live)
+        params = {
+            "key": uuid4(),
+            "holder": holder,
+            "scope": scope.value,
+            "secret": self.new_secret(),
+            "at": at,
+        }
+        with self._db.get_connection() as conn:
+            row = conn.execute(made, params, prepare=True).fetchone()
+            if row is None:
+                row = conn.execute(live, params).fetchone()
         assert row is not None
         return row["key_id"], bytes(row["secret"])
 
     def secret(self, key_id: UUID) -> bytes | None:
-        with self._db.transaction(commit=False) as c:
-            c.execute(
-                sql.SQL("SELECT secret FROM {} WHERE key_id = %s").format(self._table), (key_id,)
-            )
-            row = c.fetchone()
+        with self._db.get_connection() as conn:
+            row = conn.execute(
+                sql.SQL("SELECT secret FROM {} WHERE key_id = %s").format(self._table),
+                (key_id,),
+                prepare=True,
+            ).fetchone()
         return None if row is None or row["secret"] is None else bytes(row["secret"])
 
     def shred(self, holder: UUID, scope: Scope, at: datetime) -> int:
