@@ -33,7 +33,7 @@ from adapters.recorders import (
 )
 from domain.integrity import GENESIS, PREV_HASH, event_digest
 from domain.model import Aggregate, Event
-from domain.personal import SEALER
+from domain.personal import SEALER, WITHHELD
 
 
 class CanonicalJson(Transcoder):
@@ -172,10 +172,16 @@ class PydanticMapper(Mapper[Any]):
         return state
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
-        state = self.stored_state(stored_event)
-        state.pop(PREV_HASH, None)
         if self.heads is not None:
             self.heads.remember(stored_event, stored_digest(stored_event))
+        return self.decode(stored_event, self._sealer)
+
+    def decode(
+        self, stored_event: StoredEvent, sealer: Callable[[Any, int], dict[str, Any]]
+    ) -> Event:
+        """The domain event; its personal fields opened through `sealer`'s context."""
+        state = self.stored_state(stored_event)
+        state.pop(PREV_HASH, None)
         cls: type[Event] = resolve_topic(stored_event.topic)
         from_version = state.pop("class_version", 1)
         while from_version < cls.class_version:
@@ -183,8 +189,12 @@ class PydanticMapper(Mapper[Any]):
             from_version += 1
         state["originator_id"] = stored_event.originator_id
         state["originator_version"] = stored_event.originator_version
-        context = self._sealer(stored_event.originator_id, stored_event.originator_version)
+        context = sealer(stored_event.originator_id, stored_event.originator_version)
         return cls.model_validate(state, context=context)
+
+
+def _withheld(originator_id: Any, version: int) -> dict[str, Any]:
+    return {SEALER: WITHHELD}
 
 
 def store_env(url: str) -> dict[str, str]:
@@ -313,3 +323,9 @@ class EventStoreApp(Application[Any]):
         decoded = self.mapper.to_domain_event(stored)
         assert isinstance(decoded, Event)
         return decoded
+
+    def fact(self, stored: StoredEvent) -> Event:
+        """The event for a fold that needs no personal data (the finance projection): its
+        personal fields read as None and no key is looked up; the chain is not touched."""
+        assert isinstance(self.mapper, PydanticMapper)
+        return self.mapper.decode(stored, _withheld)

@@ -45,6 +45,20 @@ class Sealer(Protocol):
         """The JSON data inside the envelope, or None when its key was destroyed."""
 
 
+class Withheld:
+    """The sealer of a reader that needs no personal data (the finance projection): every
+    sealed field reads as None, as after erasure, and no key is looked up."""
+
+    def seal(self, scope: Scope, plain: Any) -> dict[str, Any]:
+        raise AssertionError("a reader without personal data never writes")
+
+    def unseal(self, scope: Scope, envelope: dict[str, Any]) -> Any:
+        return None
+
+
+WITHHELD = Withheld()
+
+
 class Personal:
     """Marks a field as personal data of `scope` (GDPR-4)."""
 

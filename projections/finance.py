@@ -336,7 +336,7 @@ class FinanceProjection(Projection[Any]):
             try:
                 for notification in page:
                     if notification.topic.startswith(ACCOUNT_TOPIC_PREFIX):
-                        event = store.event(notification)
+                        event = store.fact(notification)
                         if not event.known(as_of=None, known_at=known_at):
                             continue
                         entries = self.fold(event, changed)
