@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck scenarios docs clean
+.PHONY: run test lint typecheck scenarios docs bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -34,6 +34,11 @@ scenarios: $(STAMP)
 ## The event catalog and the traceability matrix (docs/), generated from the code
 docs: $(STAMP)
 	$(BIN)/seatledger audit docs
+
+## Benchmarks on PostgreSQL (not part of test): figures against baselines measured in the
+## same run; writes bench/results.json, prints a table, fails when a target is missed
+bench: $(STAMP)
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info

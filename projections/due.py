@@ -36,11 +36,12 @@ class DueIndex:
         self._next: dict[UUID, Task | None] = {}
         self._heap: list[HeapEntry] = []
 
-    def catch_up(self) -> None:
+    def catch_up(self, upto: int | None = None) -> None:
+        """Reads the log on from where it stopped (up to position `upto`)."""
         changed: dict[UUID, None] = {}
         while True:
             page = self._store.recorder.select_notifications(
-                start=self.position, limit=LOG_PAGE_SIZE, inclusive_of_start=False
+                start=self.position, limit=LOG_PAGE_SIZE, stop=upto, inclusive_of_start=False
             )
             for notification in page:
                 originator = UUID(str(notification.originator_id))

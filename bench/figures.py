@@ -1,0 +1,358 @@
+"""The ledger's figures, each measured on its own schema of the benchmark database."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from threading import Barrier
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx2
+import psycopg
+
+from adapters.clock import SimulatedClock
+from adapters.gateway import SandboxGateway
+from adapters.simulation import DEFAULT_START, Simulation
+from app import Ledger
+from settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = 8  # every simulated history in the benchmark comes from this seed
+COMMAND_ACCOUNTS = 50
+API_REQUESTS = 1000
+API_PORT = 8765
+API_SECRET = "bench-token"
+KILLS = 5
+EVENTS_PER_RENEWAL = 4  # a renewal writes about this many: period, invoice, number, payment
+
+
+def schema_url(database: str) -> str:
+    schema = f"b_{uuid4().hex[:8]}"
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    return f"{database}?schema={schema}&pool_size=2&max_overflow=30"
+
+
+@contextmanager
+def ledger_on(store: str, clock: SimulatedClock) -> Iterator[Ledger]:
+    ledger = Ledger(Settings(store=store), clock=clock, gateway=SandboxGateway())
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
+def simulated(store: str, accounts: int, months: int, *, cohort: bool) -> tuple[Ledger, Any]:
+    """A ledger holding `seatledger simulate`'s history for this seed and size."""
+    clock = SimulatedClock(DEFAULT_START)
+    ledger = Ledger(Settings(store=store), clock=clock, gateway=SandboxGateway())
+    simulation = Simulation(ledger, clock, SEED)
+    simulation.run(accounts, months, cohort=cohort)
+    return ledger, simulation
+
+
+def live_accounts(ledger: Ledger) -> list[UUID]:
+    return [a for a in ledger.account_ids() if ledger.account(a)["status"] == "active"]
+
+
+def seat_changes(ledger: Ledger, accounts: list[UUID], count: int) -> float:
+    """`count` seat changes, one transaction each, alternately adding and removing a seat
+    on each account in turn: commands per second."""
+    started = time.perf_counter()
+    for n in range(count):
+        account = accounts[n % len(accounts)]
+        if (n // len(accounts)) % 2 == 0:
+            ledger.add_seats(account, 1)
+        else:
+            ledger.remove_seats(account, 1)
+    return count / (time.perf_counter() - started)
+
+
+def commands(database: str, count: int) -> dict[str, Any]:
+    store = schema_url(database)
+    ledger, _ = simulated(store, COMMAND_ACCOUNTS, 1, cohort=False)
+    try:
+        accounts = live_accounts(ledger)
+        return {"commands": count, "per_second": seat_changes(ledger, accounts, count)}
+    finally:
+        ledger.close()
+
+
+def month_end(database: str, accounts: int) -> tuple[dict[str, Any], Ledger, Simulation]:
+    """A cohort's first renewals, all due at one instant, through `run_due` (the scheduler's
+    path); the ledger and simulation stay open for the replay history."""
+    store = schema_url(database)
+    ledger, simulation = simulated(store, accounts, 1, cohort=True)
+    due = ledger.next_due()
+    assert due is not None
+    simulation.clock.set(max(due, simulation.clock.now()))
+    before = _invoice_count(ledger)
+    started = time.perf_counter()
+    done = ledger.run_due(due)
+    seconds = time.perf_counter() - started
+    renewals = _invoice_count(ledger) - before
+    assert ledger.run_due(due) == 0, "a second run found work the first one did"
+    return (
+        {
+            "accounts": accounts,
+            "renewals": renewals,
+            "tasks": done,
+            "seconds": seconds,
+            "per_second": renewals / seconds,
+        },
+        ledger,
+        simulation,
+    )
+
+
+def _invoice_count(ledger: Ledger) -> int:
+    return sum(len(ledger.invoices(a)) for a in ledger.account_ids())
+
+
+def replay_history(ledger: Ledger, simulation: Simulation, events: int) -> int:
+    """Lives the cohort on, a month at a time, until the log holds `events`."""
+    while (ledger.store.recorder.max_notification_id() or 0) < events:
+        simulation.run(0, 1)
+    return ledger.store.recorder.max_notification_id() or 0
+
+
+def replay(store: str, upto: int) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.worker", "replay", store, str(upto)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    found: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    found["per_second"] = found["events"] / found["seconds"]
+    return found
+
+
+def as_of(database: str, events: int, queries: int) -> dict[str, Any]:
+    """An account with `events` events (seat changes a minute apart), asked for its balance
+    and invoices as of random past instants."""
+    store = schema_url(database)
+    clock = SimulatedClock(DEFAULT_START)
+    with ledger_on(store, clock) as ledger:
+        account = ledger.open_account(
+            owner_name="Bench Owner",
+            owner_email="owner@bench.example",
+            company="Bench",
+            country="US",
+            currency="USD",
+            plan="ticket",
+            cycle="monthly",
+            seats=2,
+        )
+        ledger.add_payment_method(account, "card", "tok_bench")
+        start = clock.now()
+        for n in range(events - 2):
+            clock.set(start + timedelta(minutes=n + 1))
+            (ledger.add_seats if n % 2 == 0 else ledger.remove_seats)(account, 1)
+        end = clock.now()
+        rng = random.Random(SEED)
+        timings = []
+        for _ in range(queries):
+            instant = start + (end - start) * rng.random()
+            began = time.perf_counter()
+            ledger.balance(account, as_of=instant)
+            ledger.invoices(account, as_of=instant)
+            timings.append((time.perf_counter() - began) * 1000)
+        count = sum(1 for _ in ledger.store.recorder.select_events(account))
+    timings.sort()
+    return {
+        "account_events": count,
+        "queries": queries,
+        "median_ms": statistics.median(timings),
+        "p99_ms": timings[max(0, int(len(timings) * 0.99) - 1)],
+    }
+
+
+def api(store: str, account: UUID) -> dict[str, Any]:
+    """Sequential GETs of one account over one keep-alive connection to `seatledger serve`."""
+    tokens = json.dumps({"bench": {"secret": API_SECRET, "scopes": ["write"]}})
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cli",
+            "serve",
+            "--store",
+            store,
+            "--port",
+            str(API_PORT),
+            "--no-scheduler",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "SEATLEDGER_API_TOKENS": tokens},
+    )
+    try:
+        base = f"http://127.0.0.1:{API_PORT}"
+        headers = {"Authorization": f"Bearer {API_SECRET}"}
+        with httpx2.Client(base_url=base, headers=headers) as client:
+            _wait_until(lambda: client.get(f"/accounts/{account}").status_code == 200)
+            timings = []
+            for _ in range(API_REQUESTS):
+                began = time.perf_counter()
+                response = client.get(f"/accounts/{account}")
+                timings.append((time.perf_counter() - began) * 1000)
+                assert response.status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    timings.sort()
+    return {
+        "requests": API_REQUESTS,
+        "p50_ms": statistics.median(timings),
+        "p99_ms": timings[max(0, int(len(timings) * 0.99) - 1)],
+    }
+
+
+def _wait_until(ready: Callable[[], bool], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if ready():
+                return
+        except httpx2.TransportError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError("the API did not answer")
+
+
+def concurrent_writers(database: str, threads: int, accounts: int, commands: int) -> dict[str, Any]:
+    """`threads` writers, `commands` seat additions spread over `accounts` accounts, every
+    one of which also converts (a card: an invoice numbered from the one series)."""
+    store = schema_url(database)
+    clock = SimulatedClock(DEFAULT_START)
+    with ledger_on(store, clock) as ledger:
+        ids = [
+            ledger.open_account(
+                owner_name=f"Racer {n}",
+                owner_email=f"racer{n}@bench.example",
+                company=f"Racer {n}",
+                country="US",
+                currency="USD",
+                plan="ticket",
+                cycle="monthly",
+                seats=1,
+            )
+            for n in range(accounts)
+        ]
+        start = Barrier(threads)
+
+        def write(lane: int) -> int:
+            start.wait()
+            rng = random.Random(lane)
+            done = 0
+            for n in range(lane, commands, threads):
+                account = ids[rng.randrange(len(ids))] if n >= accounts else ids[n]
+                if n < accounts:
+                    ledger.add_payment_method(account, "card", f"tok_{n}")
+                else:
+                    ledger.add_seats(account, 1)
+                done += 1
+            return done
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(threads) as pool:
+            done = sum(pool.map(write, range(threads)))
+        seconds = time.perf_counter() - started
+        seats = sum(ledger.account(a)["seats"] for a in ids)
+        numbers = sorted(i["number"] for a in ids for i in ledger.invoices(a))
+        year = numbers[0][:4]
+        expected = [f"{year}-{n:06d}" for n in range(1, len(numbers) + 1)]
+        verified = ledger.verify()
+    added = done - accounts
+    return {
+        "threads": threads,
+        "accounts": accounts,
+        "commands": done,
+        "per_second": done / seconds,
+        "lost_updates": accounts + added - seats,
+        "invoices": len(numbers),
+        "number_gaps": len(set(expected) - set(numbers)),
+        "duplicate_numbers": len(numbers) - len(set(numbers)),
+        "log_verified": verified.ok,
+    }
+
+
+def killed_month_end(database: str, accounts: int) -> dict[str, Any]:
+    """The same cohort twice: one month-end run uninterrupted, one killed (SIGKILL) `KILLS`
+    times part-way and restarted; afterwards both must hold the same invoices."""
+    reference, _ = simulated(schema_url(database), accounts, 1, cohort=True)
+    victim, _ = simulated(schema_url(database), accounts, 1, cohort=True)
+    due = reference.next_due()
+    assert due is not None and victim.next_due() == due
+    reference.run_due(due)
+    store = victim.settings.store
+    # Each kill lands after about a tenth of the run's events, so five land part-way.
+    kill_after = max(10, accounts * EVENTS_PER_RENEWAL // (2 * KILLS))
+    kills = 0
+    while kills < KILLS:
+        before = victim.store.recorder.max_notification_id() or 0
+        process = _month_end_process(store, due)
+        while process.poll() is None:
+            if (victim.store.recorder.max_notification_id() or 0) - before >= kill_after:
+                process.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.01)
+        process.wait(timeout=120)
+        if process.returncode == -signal.SIGKILL:
+            kills += 1
+        else:
+            break  # the run finished before a kill could land
+    assert _month_end_process(store, due).wait(timeout=600) == 0
+    expected, found = _invoices_by_slug(reference), _invoices_by_slug(victim)
+    reference.close()
+    victim.close()
+    missing = sum(len(set(v) - set(found.get(k, []))) for k, v in expected.items())
+    extra = sum(len(set(v) - set(expected.get(k, []))) for k, v in found.items())
+    flat = [i for v in found.values() for i in v]
+    return {
+        "accounts": accounts,
+        "kills": kills,
+        "invoices": len(flat),
+        "same_invoices_as_uninterrupted": expected == found,
+        "missing": missing,
+        "extra": extra,
+        "duplicates": len(flat) - len(set(flat)),
+    }
+
+
+def _month_end_process(store: str, due: datetime) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bench.worker", "month-end", store, due.isoformat()],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+def _invoices_by_slug(ledger: Ledger) -> dict[str, list[tuple[str, str, str]]]:
+    fresh = Ledger(ledger.settings, clock=SimulatedClock(ledger.now()))
+    try:
+        return {
+            fresh.account(a)["slug"]: [
+                (i["number"], i["total"], i["status"]) for i in fresh.invoices(a)
+            ]
+            for a in fresh.account_ids()
+        }
+    finally:
+        fresh.close()
