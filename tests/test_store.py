@@ -1,0 +1,86 @@
+"""The store's write checks what a command only read: a stale read is refused like a
+version clash, records nothing, and the command is retried from the store."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+
+import pytest
+from eventsourcing.persistence import IntegrityError
+
+from adapters.clock import SimulatedClock
+from app import Ledger
+from domain.account import Account
+from domain.pricing import PriceBook
+from settings import Settings
+from tests.helpers import event_count, open_account
+
+AT = datetime(2025, 1, 15, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def any_store(request: pytest.FixtureRequest) -> str:
+    if request.param == "memory":
+        return "memory://"
+    url: str = request.getfixturevalue(f"{'sqlite' if request.param == 'sqlite' else 'pg'}_store")
+    return url
+
+
+def test_a_write_whose_read_went_stale_is_refused_and_records_nothing(any_store: str) -> None:
+    ledger = Ledger(Settings(store=any_store), clock=SimulatedClock(AT))
+    try:
+        account_id = open_account(ledger)
+        book = ledger.store.aggregate(PriceBook.ID)
+        read_at = book.version
+        ledger.announce_price_change(
+            plan="ticket", currency="USD", cycle="monthly", price="30.00", effective_on="2025-03-01"
+        )
+        assert ledger.store.aggregate(PriceBook.ID).version == read_at + 1
+        account = ledger.store.aggregate(account_id)
+        assert isinstance(account, Account)
+        account.record_activity(AT)
+        before = event_count(ledger)
+        with pytest.raises(IntegrityError):
+            ledger.store.save_checked(account, reads={PriceBook.ID: read_at})
+        assert event_count(ledger) == before
+        again = ledger.store.aggregate(account_id)
+        assert isinstance(again, Account)
+        again.record_activity(AT)
+        ledger.store.save_checked(again, reads={PriceBook.ID: read_at + 1})
+        assert event_count(ledger) == before + 1
+    finally:
+        ledger.close()
+
+
+def test_a_command_on_a_stale_cache_is_retried_from_the_store(store: str) -> None:
+    """Two ledgers on one store (two processes): the first's cached account is stale after
+    the second's write; its next command clashes, reloads and keeps both changes."""
+    first = Ledger(Settings(store=store), clock=SimulatedClock(AT))
+    second = Ledger(Settings(store=store), clock=SimulatedClock(AT))
+    try:
+        account_id = open_account(first, seats=3)
+        first.add_seats(account_id, 1)  # the first ledger's cache now holds 4 seats
+        second.add_seats(account_id, 2)
+        first.add_seats(account_id, 1)
+        assert first.account(account_id)["seats"] == 7
+        assert second.account(account_id)["seats"] == 7
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_copy_of_an_aggregate_shares_only_what_cannot_change() -> None:
+    ledger = Ledger(Settings(store="memory://"), clock=SimulatedClock(AT))
+    try:
+        account = ledger.store.aggregate(open_account(ledger))
+        assert isinstance(account, Account)
+        twin = copy.deepcopy(account)
+        assert twin.seat_history == account.seat_history
+        assert twin.seat_history is not account.seat_history
+        assert twin.seat_history[0] is account.seat_history[0]  # a frozen value
+        twin.record_activity(AT)
+        assert twin.has_pending and not account.has_pending
+        assert twin.version == account.version + 1
+    finally:
+        ledger.close()
