@@ -112,8 +112,8 @@ def step(measured: dict[str, Any], key: str, value: Any) -> Any:
 
 
 def run(database: str, args: argparse.Namespace, measured: dict[str, Any]) -> list[Figure]:
-    raw = step(measured, "raw_insert", asdict(baselines.raw_inserts(database)) | {})
-    raw_rate = raw["count"] / raw["seconds"]
+    raw_rate = baselines.raw_inserts(database).per_second
+    step(measured, "raw_insert", {"per_second": raw_rate})
     library = baselines.library_commands(database, db_functions=False)
     step(measured, "library_commands", {"per_second": library.per_second})
     library_fn = baselines.library_commands(database, db_functions=True)
@@ -131,8 +131,9 @@ def run(database: str, args: argparse.Namespace, measured: dict[str, Any]) -> li
     finally:
         ledger.close()
     table_name = f'"{store.split("schema=")[1].split("&")[0]}".seatledger_events'
-    copy = step(measured, "copy_out", asdict(baselines.copy_out(database, table_name)))
-    copy_rate = copy["count"] / copy["seconds"]
+    copied = baselines.copy_out(database, table_name)
+    copy_rate = copied.per_second
+    step(measured, "copy_out", {"rows": copied.count, "per_second": copy_rate})
     quarter = step(measured, "replay_quarter", figures.replay(store, events // 4))
     full = step(measured, "replay_full", figures.replay(store, events))
     api = step(measured, "api", figures.api(store, account))

@@ -262,11 +262,10 @@ def concurrent_writers(database: str, threads: int, accounts: int, commands: int
             rng = random.Random(lane)
             done = 0
             for n in range(lane, commands, threads):
-                account = ids[rng.randrange(len(ids))] if n >= accounts else ids[n]
                 if n < accounts:
-                    ledger.add_payment_method(account, "card", f"tok_{n}")
+                    ledger.add_payment_method(ids[n], "card", f"tok_{n}")
                 else:
-                    ledger.add_seats(account, 1)
+                    ledger.add_seats(ids[rng.randrange(len(ids))], 1)
                 done += 1
             return done
 

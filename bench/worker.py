@@ -46,7 +46,7 @@ def replay(store: str, upto: int) -> dict[str, float]:
 
 
 def month_end(store: str, until: str) -> None:
-    """The scheduler's due-work path up to `until`, announcing each batch's first charge."""
+    """The scheduler's due-work path up to `until`, in a process a benchmark may kill."""
     at = datetime.fromisoformat(until)
     ledger = Ledger(Settings(store=store), clock=SimulatedClock(at))
     try:
