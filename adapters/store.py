@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlparse
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import (
     ApplicationRecorder,
     Mapper,
@@ -299,6 +299,29 @@ class EventStoreApp(Application[Any]):
                 assert isinstance(found, Aggregate)
                 return copy.deepcopy(found)
         return self.aggregate(aggregate_id)
+
+    def cached_at(self, aggregate_id: UUID, version: int) -> Aggregate | None:
+        """A copy of the aggregate when this process's cache holds it at `version`, else
+        None: for a reader that knows, from the log, which version is the latest."""
+        cache = self.repository.cache
+        if cache is None:
+            return None
+        try:
+            found = cache.get(aggregate_id)
+        except KeyError:
+            return None
+        assert isinstance(found, Aggregate)
+        return copy.deepcopy(found) if found.version == version else None
+
+    def folded_facts(self, aggregate_id: UUID) -> Aggregate:
+        """The aggregate folded from its events with personal fields withheld (`fact`): for
+        a reader that needs no personal data, so no key is looked up."""
+        found: Aggregate | None = None
+        for stored in self.recorder.select_events(aggregate_id):
+            found = self.fact(stored).mutate(found)
+        if found is None:
+            raise AggregateNotFoundError(aggregate_id)
+        return found
 
     def notifications(self, after: int = 0, upto: int | None = None) -> Iterator[Notification]:
         """The log from `after` (exclusive) to `upto` (inclusive), in order, a page at a

@@ -15,6 +15,7 @@ from eventsourcing.utils import get_topic
 
 from adapters.store import EventStoreApp
 from domain.account import Account
+from domain.model import Aggregate
 from domain.schedule import Task, TaskKind
 from domain.subjects import Subject
 
@@ -34,6 +35,7 @@ class DueIndex:
         self.first_seen: dict[UUID, int] = {}  # subjects, in the order first recorded
         self.subjects_of: dict[UUID, set[UUID]] = {}  # account -> subjects linked to it
         self._next: dict[UUID, Task | None] = {}
+        self._versions: dict[UUID, int] = {}  # each aggregate's latest version in the log
         self._heap: list[HeapEntry] = []
 
     def catch_up(self, upto: int | None = None) -> None:
@@ -53,19 +55,28 @@ class DueIndex:
                 elif notification.topic.startswith(SUBJECT_TOPIC_PREFIX):
                     self.first_seen.setdefault(originator, notification.id)
                     changed[originator] = None
+                self._versions[originator] = notification.originator_version
                 self.position = notification.id
             if len(page) < LOG_PAGE_SIZE:
                 break
         for aggregate_id in changed:
             self.refresh(aggregate_id)
 
+    def _latest(self, aggregate_id: UUID) -> Aggregate:
+        """The aggregate at the latest version the log showed: this process's cached copy
+        when it is that one (a command here just saved it), else folded from the store
+        without personal data, which no task depends on."""
+        version = self._versions.get(aggregate_id)
+        found = None if version is None else self._store.cached_at(aggregate_id, version)
+        return found or self._store.folded_facts(aggregate_id)
+
     def refresh(self, aggregate_id: UUID) -> None:
-        found = self._store.aggregate(aggregate_id)
+        found = self._latest(aggregate_id)
         if isinstance(found, Subject):
             account = None
             if found.account_id is not None:
                 self.subjects_of.setdefault(found.account_id, set()).add(found.id)
-                linked = self._store.aggregate(found.account_id)
+                linked = self._latest(found.account_id)
                 assert isinstance(linked, Account)
                 account = linked
             task = found.next_task(account)

@@ -84,3 +84,33 @@ def test_a_copy_of_an_aggregate_shares_only_what_cannot_change() -> None:
         assert twin.version == account.version + 1
     finally:
         ledger.close()
+
+
+def test_the_due_index_folds_without_personal_data_and_finds_the_same_work(
+    store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process that did not write an account (cold cache) folds it for the due index with
+    personal fields withheld: no key is looked up, and the task it finds is the one the
+    whole account gives."""
+    ledger = Ledger(Settings(store=store), clock=SimulatedClock(AT))
+    try:
+        account_id = open_account(ledger)
+        whole = ledger.store.aggregate(account_id)
+        assert isinstance(whole, Account) and whole.owner is not None
+    finally:
+        ledger.close()
+    cold = Ledger(Settings(store=store), clock=SimulatedClock(AT))
+    try:
+
+        def no_keys(*args: object, **kwargs: object) -> None:
+            raise AssertionError("the due index looked up a key")
+
+        monkeypatch.setattr(cold.store.keys, "secret", no_keys)
+        monkeypatch.setattr(cold.store.keys, "current", no_keys)
+        folded = cold.store.folded_facts(account_id)
+        assert isinstance(folded, Account) and folded.version == whole.version
+        assert folded.owner is None  # sealed: withheld, as after erasure
+        cold.due.catch_up()
+        assert cold.due.peek() == whole.next_task().due_at  # type: ignore[union-attr]
+    finally:
+        cold.close()
