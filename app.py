@@ -43,7 +43,7 @@ from domain.errors import DomainError, ErrorCode, invalid
 from domain.integrity import LogSeal
 from domain.invoicing import Address, Invoice
 from domain.lifetime import Code
-from domain.model import Aggregate, Event, as_known
+from domain.model import Aggregate, Event
 from domain.money import Money
 from domain.numbering import DocumentKind, InvoiceSeries, Numbering
 from domain.personal import Scope
@@ -57,6 +57,7 @@ from domain.subjects import Purpose, Right, Subject
 from projections.audit import Replay, Verification, explain, moved_heads, replay, verify
 from projections.due import DueIndex
 from projections.finance import FinanceProjection, facts, view_for
+from projections.history import HistoryIndex
 from projections.reports import (
     REPORTS,
     Facts,
@@ -195,6 +196,7 @@ class Ledger:
         self.catalog = catalog or Catalog.default()
         self.store = EventStoreApp(self.settings.store, self.clock)
         self.due = DueIndex(self.store)
+        self.history = HistoryIndex(self.store)
         self._due_lock = threading.Lock()
         self.outbox = Outbox(getattr(self.store.recorder, "datastore", None))
         self.finance = FinanceProjection(view_for(self.settings.store))
@@ -1389,10 +1391,7 @@ class Ledger:
         """The aggregate now, or as it was known (domain.model.as_known)."""
         if known.current:
             return self.store.aggregate(aggregate_id)
-        stored = self.store.recorder.select_events(aggregate_id)
-        found = as_known(
-            (self.store.event(s) for s in stored), as_of=known.as_of, known_at=known.known_at
-        )
+        found = self.history.as_known(aggregate_id, as_of=known.as_of, known_at=known.known_at)
         if found is None:
             raise AggregateNotFoundError(aggregate_id)
         return found

@@ -67,13 +67,18 @@ TEvent = TypeVar("TEvent", bound=Event)
 
 
 def as_known(
-    events: Iterable[Event], *, as_of: datetime | None, known_at: datetime | None
+    events: Iterable[Event],
+    *,
+    as_of: datetime | None,
+    known_at: datetime | None,
+    start: Aggregate | None = None,
 ) -> Aggregate | None:
     """TIME-2, read both ways: the aggregate as the ledger believed it at `known_at` about
     business time `as_of`. Events recorded after `known_at` are ignored, and events effective
     after `as_of` too; the rest fold in the order recorded. None: nothing of it was known.
-    The result is for reading: its version counts the events folded, not the stored ones."""
-    aggregate: Aggregate | None = None
+    The result is for reading: its version counts the events folded, not the stored ones.
+    `start`: what the same read gave over the events before these (it is folded into)."""
+    aggregate = start
     for event in events:
         if not event.known(as_of=as_of, known_at=known_at):
             continue
