@@ -31,7 +31,7 @@ from domain.invoicing import (
     build_invoice,
 )
 from domain.lifetime import LIFETIME_SEATS, Code, SeatLevel, extra_seat_days
-from domain.model import Aggregate, Event, stable_id
+from domain.model import Aggregate, Event, copied, stable_id
 from domain.money import Money, check_currency, round_half_up
 from domain.numbering import DocumentKind, Numbering
 from domain.personal import Personal, Scope, statutory_end
@@ -358,8 +358,8 @@ class Account(Aggregate):
             original = account.invoice(self.credit_note.credits or "")
             original.status = InvoiceStatus.CREDITED
             original.next_attempt_at = None
-            account.invoices.append(self.credit_note.model_copy(deep=True))
-            account.invoices.append(self.reissued.model_copy(deep=True))
+            account.invoices.append(copied(self.credit_note))
+            account.invoices.append(copied(self.reissued))
             account.billing_details = self.details
 
     class PeriodStarted(AccountEvent):
@@ -395,7 +395,7 @@ class Account(Aggregate):
             state["caused_by"] = []
 
         def change(self, account: Account) -> None:
-            account.invoices.append(self.invoice.model_copy(deep=True))
+            account.invoices.append(copied(self.invoice))
 
     class PaymentSucceeded(AccountEvent):
         payment: Payment
@@ -458,7 +458,7 @@ class Account(Aggregate):
         pool: Pool
 
         def change(self, account: Account) -> None:
-            account.pool = self.pool.model_copy(deep=True)
+            account.pool = copied(self.pool)
 
     class PoolActivated(AccountEvent):
         active_from: date

@@ -38,7 +38,7 @@ from domain.account import MONTHS_PER_CYCLE, Account, AccountStatus
 from domain.catalog import Cycle
 from domain.dates import days_between
 from domain.invoicing import Invoice, InvoiceStatus
-from domain.model import Event
+from domain.model import Event, copied
 from domain.money import round_half_up
 from domain.prepaid import Pool
 
@@ -275,7 +275,7 @@ class Books(BaseModel):
         elif isinstance(event, Account.Deleted):
             self.status = AccountStatus.DELETED
         elif isinstance(event, Account.PrepaidCreditGranted):
-            self.pools.append(PoolBook(pool=event.pool.model_copy(deep=True), plan=self.plan))
+            self.pools.append(PoolBook(pool=copied(event.pool), plan=self.plan))
         elif isinstance(event, Account.PoolActivated | Account.PoolRateChanged):
             self._follow_pool(event)
         elif isinstance(event, Account.PoolClosed):

@@ -15,9 +15,10 @@ log from the tracked position and writes a page of events per transaction.
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import astuple, fields, is_dataclass
+from dataclasses import fields, is_dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import singledispatchmethod
@@ -110,11 +111,12 @@ class Rows:
         self.kind = kind
         self.entries = entries  # the list of `Entries` these rows come from
         self.columns = [f.name for f in fields(kind)]
+        self._values = operator.attrgetter(*self.columns)  # flat rows: no deep copy
         hints = get_type_hints(kind)
         self.parsers = [_parser(hints[name]) for name in self.columns]
 
     def encode(self, position: int, seq: int, row: Any) -> tuple[object, ...]:
-        return (position, seq, *(_cell(v) for v in astuple(row)))
+        return (position, seq, *(_cell(v) for v in self._values(row)))
 
     def decode(self, values: Sequence[Any]) -> Any:
         return self.kind(*(parse(v) for parse, v in zip(self.parsers, values, strict=True)))
@@ -178,12 +180,12 @@ class FinanceView(TrackingRecorder):
                         f"VALUES ({marks})",
                         values,
                     )
-            table = self.qualified(BOOKS_TABLE)
-            for account_id, book in sorted(books.items()):
-                cursor.execute(
-                    f"INSERT INTO {table} (account_id, state) VALUES ({m}, {m}) "
+            if books:
+                cursor.executemany(
+                    f"INSERT INTO {self.qualified(BOOKS_TABLE)} (account_id, state) "
+                    f"VALUES ({m}, {m}) "
                     "ON CONFLICT (account_id) DO UPDATE SET state = excluded.state",
-                    (str(account_id), book.model_dump_json()),
+                    [(str(a), book.model_dump_json()) for a, book in sorted(books.items())],
                 )
             self.insert_tracking_in(cursor, tracking)
 
