@@ -26,6 +26,20 @@ STALE_READ = "a command read an aggregate that has changed since"
 Reads = Mapping[UUID, int]
 
 
+# Every statement planned for its own parameters and the tables as they are now. PostgreSQL
+# otherwise settles, after five runs of a prepared statement, on a generic plan made while
+# the events table was still small (a sequential scan) and keeps it for the connection's
+# life; with autovacuum off nothing re-plans it, and each write then scans the whole log.
+CUSTOM_PLANS = "-c plan_cache_mode=force_custom_plan"
+
+
+def plan_per_statement(datastore: PostgresDatastore) -> None:
+    """Sets CUSTOM_PLANS on every connection the datastore's pool will open."""
+    assert datastore.pool.closed, "set before the pool opens its first connection"
+    assert isinstance(datastore.pool.kwargs, dict)
+    datastore.pool.kwargs["options"] = CUSTOM_PLANS
+
+
 def _reads(kwargs: Mapping[str, Any]) -> Reads:
     reads: Reads = kwargs.get(READS) or {}
     return reads
@@ -37,6 +51,7 @@ class CheckedPostgresRecorder(PostgresApplicationRecorder):
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
+        plan_per_statement(datastore)
         super().__init__(datastore, events_table_name=events_table_name)
         names = {
             "schema": Identifier(self.datastore.schema),

@@ -31,13 +31,14 @@ from eventsourcing.persistence import (
     Tracking,
     TrackingRecorder,
 )
-from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.projection import Projection, ProjectionRunner
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from eventsourcing.utils import Environment, get_topic
 from psycopg.sql import SQL, Identifier
 
 from adapters.clock import SystemClock
+from adapters.recorders import plan_per_statement
 from adapters.store import EventStoreApp, store_env
 from domain.account import Account
 from domain.accounting import (
@@ -238,8 +239,9 @@ class SQLiteFinanceView(FinanceView, SQLiteTrackingRecorder):
 class PostgresFinanceView(FinanceView, PostgresTrackingRecorder):
     marker = "%s"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        plan_per_statement(datastore)
+        super().__init__(datastore, **kwargs)
         self.sql_create_statements.extend(SQL(s).format() for s in self.table_statements())
 
     def qualified(self, table: str) -> str:
