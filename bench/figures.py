@@ -299,7 +299,9 @@ def killed_month_end(database: str, accounts: int) -> dict[str, Any]:
     victim, _ = simulated(schema_url(database), accounts, 1, cohort=True)
     due = reference.next_due()
     assert due is not None and victim.next_due() == due
-    reference.run_due(due)
+    # Both runs in a worker process: the same code path and the same fresh sandbox gateway
+    # (the simulation's own gateway still declines the cards it was told to).
+    assert _month_end_process(reference.settings.store, due).wait(timeout=600) == 0
     store = victim.settings.store
     # Each kill lands after about a tenth of the run's events, so five land part-way.
     kill_after = max(10, accounts * EVENTS_PER_RENEWAL // (2 * KILLS))
@@ -324,6 +326,7 @@ def killed_month_end(database: str, accounts: int) -> dict[str, Any]:
     missing = sum(len(set(v) - set(found.get(k, []))) for k, v in expected.items())
     extra = sum(len(set(v) - set(expected.get(k, []))) for k, v in found.items())
     flat = [i for v in found.values() for i in v]
+    differing = sorted(k for k in expected.keys() | found.keys() if expected.get(k) != found.get(k))
     return {
         "accounts": accounts,
         "kills": kills,
@@ -332,6 +335,7 @@ def killed_month_end(database: str, accounts: int) -> dict[str, Any]:
         "missing": missing,
         "extra": extra,
         "duplicates": len(flat) - len(set(flat)),
+        "differing_accounts": {k: [expected.get(k), found.get(k)] for k in differing[:5]},
     }
 
 
