@@ -35,7 +35,7 @@ class DueIndex:
         self.first_seen: dict[UUID, int] = {}  # subjects, in the order first recorded
         self.subjects_of: dict[UUID, set[UUID]] = {}  # account -> subjects linked to it
         self._next: dict[UUID, Task | None] = {}
-        self._versions: dict[UUID, int] = {}  # each aggregate's latest version in the log
+        self._versions: dict[UUID, int] = {}  # accounts' and subjects' latest versions
         self._heap: list[HeapEntry] = []
 
     def catch_up(self, upto: int | None = None) -> None:
@@ -52,10 +52,11 @@ class DueIndex:
                         self.opening_order[originator] = notification.id
                     changed[originator] = None
                     changed.update(dict.fromkeys(self.subjects_of.get(originator, ())))
+                    self._versions[originator] = notification.originator_version
                 elif notification.topic.startswith(SUBJECT_TOPIC_PREFIX):
                     self.first_seen.setdefault(originator, notification.id)
                     changed[originator] = None
-                self._versions[originator] = notification.originator_version
+                    self._versions[originator] = notification.originator_version
                 self.position = notification.id
             if len(page) < LOG_PAGE_SIZE:
                 break
