@@ -286,23 +286,8 @@ class EventStoreApp(Application[Any]):
         found: Aggregate = self.repository.get(aggregate_id)
         return found
 
-    def cached(self, aggregate_id: UUID) -> Aggregate:
-        """A copy of the aggregate as this process last saw it, without asking the store
-        whether it has moved on: for a command, whose write checks that (`save_checked`)."""
-        cache = self.repository.cache
-        if cache is not None:
-            try:
-                found = cache.get(aggregate_id)
-            except KeyError:
-                pass
-            else:
-                assert isinstance(found, Aggregate)
-                return copy.deepcopy(found)
-        return self.aggregate(aggregate_id)
-
-    def cached_at(self, aggregate_id: UUID, version: int) -> Aggregate | None:
-        """A copy of the aggregate when this process's cache holds it at `version`, else
-        None: for a reader that knows, from the log, which version is the latest."""
+    def _in_cache(self, aggregate_id: UUID) -> Aggregate | None:
+        """The cache's own object (not a copy), or None."""
         cache = self.repository.cache
         if cache is None:
             return None
@@ -311,7 +296,19 @@ class EventStoreApp(Application[Any]):
         except KeyError:
             return None
         assert isinstance(found, Aggregate)
-        return copy.deepcopy(found) if found.version == version else None
+        return found
+
+    def cached(self, aggregate_id: UUID) -> Aggregate:
+        """A copy of the aggregate as this process last saw it, without asking the store
+        whether it has moved on: for a command, whose write checks that (`save_checked`)."""
+        found = self._in_cache(aggregate_id)
+        return copy.deepcopy(found) if found is not None else self.aggregate(aggregate_id)
+
+    def cached_at(self, aggregate_id: UUID, version: int) -> Aggregate | None:
+        """A copy of the aggregate when this process's cache holds it at `version`, else
+        None: for a reader that knows, from the log, which version is the latest."""
+        found = self._in_cache(aggregate_id)
+        return copy.deepcopy(found) if found is not None and found.version == version else None
 
     def folded_facts(self, aggregate_id: UUID) -> Aggregate:
         """The aggregate folded from its events with personal fields withheld (`fact`): for

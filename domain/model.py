@@ -44,9 +44,7 @@ class Event(BaseModel):
         """TIME-2, read both ways: whether a reader at `known_at` (recording time) asking
         about business time `as_of` sees this event. None: no limit."""
         assert self.recorded_at is not None, "a stored event has its recording time"
-        if known_at is not None and self.recorded_at > known_at:
-            return False
-        return as_of is None or self.effective_at <= as_of
+        return visible(self.recorded_at, self.effective_at, as_of=as_of, known_at=known_at)
 
     # The eventsourcing library's repository folds events with `mutate`.
     def mutate(self, aggregate: Aggregate | None) -> Aggregate:
@@ -64,6 +62,20 @@ class Event(BaseModel):
 
 
 TEvent = TypeVar("TEvent", bound=Event)
+
+
+def visible(
+    recorded_at: datetime,
+    effective_at: datetime,
+    *,
+    as_of: datetime | None,
+    known_at: datetime | None,
+) -> bool:
+    """TIME-2: whether what was recorded at `recorded_at` and takes effect at `effective_at`
+    is seen by a reader at `known_at` about business time `as_of`. None: no limit."""
+    return (known_at is None or recorded_at <= known_at) and (
+        as_of is None or effective_at <= as_of
+    )
 
 
 def as_known(

@@ -26,7 +26,7 @@ from uuid import UUID
 
 from adapters.store import EventStoreApp
 from domain.account import Account
-from domain.model import Aggregate, Event, as_known
+from domain.model import Aggregate, Event, as_known, visible
 from domain.subjects import Subject
 
 CHUNK = 64  # stored events between checkpoints: what a query folds at most past one
@@ -55,8 +55,8 @@ class Chunk:
 
     def may_hold(self, as_of: datetime | None, known_at: datetime | None) -> bool:
         """Whether a query at these bounds could fold any of the chunk's events."""
-        return (known_at is None or self.earliest_recorded <= known_at) and (
-            as_of is None or self.earliest_effective <= as_of
+        return visible(
+            self.earliest_recorded, self.earliest_effective, as_of=as_of, known_at=known_at
         )
 
 
@@ -71,31 +71,33 @@ class Checkpoint:
 
     def covered_by(self, as_of: datetime | None, known_at: datetime | None) -> bool:
         """Whether a query at these bounds folds every event the checkpoint holds."""
-        return (known_at is None or self.latest_recorded <= known_at) and (
-            as_of is None or self.latest_effective <= as_of
-        )
+        return visible(self.latest_recorded, self.latest_effective, as_of=as_of, known_at=known_at)
 
 
 @dataclass
 class Timeline:
     """One aggregate's checkpoints and chunks, up to `version`."""
 
-    version: int = 0
     head: Aggregate | None = None  # every stored event folded
     chunks: list[Chunk] = field(default_factory=list)
     checkpoints: list[Checkpoint] = field(default_factory=list)
+
+    @property
+    def version(self) -> int:
+        """The last stored event indexed."""
+        return self.chunks[-1].last if self.chunks else 0
 
     def extend(self, events: list[Event]) -> None:
         for event in events:
             assert event.recorded_at is not None
             self.head = event.mutate(self.head)
-            self.version = event.originator_version
+            version = event.originator_version
             if not self.chunks or self.chunks[-1].last - self.chunks[-1].first + 1 == CHUNK:
                 at, when = event.recorded_at, event.effective_at
-                self.chunks.append(Chunk(self.version, self.version, at, when, at, when))
+                self.chunks.append(Chunk(version, version, at, when, at, when))
             else:
                 self.chunks[-1].add(event)
-            if self.version % CHUNK == 0:
+            if version % CHUNK == 0:
                 chunk = self.chunks[-1]
                 before = self.checkpoints[-1] if self.checkpoints else None
                 recorded, effective = chunk.latest_recorded, chunk.latest_effective
@@ -103,7 +105,7 @@ class Timeline:
                     recorded = max(recorded, before.latest_recorded)
                     effective = max(effective, before.latest_effective)
                 self.checkpoints.append(
-                    Checkpoint(self.version, recorded, effective, copy.deepcopy(self.head))
+                    Checkpoint(version, recorded, effective, copy.deepcopy(self.head))
                 )
 
     def start(self, as_of: datetime | None, known_at: datetime | None) -> Checkpoint | None:
