@@ -24,6 +24,7 @@ from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg import sql
 
+from adapters.recorders import schema_ddl
 from domain.personal import ENVELOPE_FIELD, Scope
 
 KEY_BITS = 256
@@ -149,7 +150,7 @@ class PostgresKeyStore(KeyStore):
     def __init__(self, datastore: PostgresDatastore) -> None:
         self._db = datastore
         self._table = sql.Identifier(datastore.schema, TABLE)
-        with self._db.transaction(commit=True) as c:
+        with schema_ddl(datastore), self._db.transaction(commit=True) as c:
             c.execute(
                 sql.SQL(
                     "CREATE TABLE IF NOT EXISTS {} (key_id uuid PRIMARY KEY, holder_id uuid "

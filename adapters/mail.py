@@ -16,7 +16,7 @@ import smtplib
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -32,6 +32,7 @@ from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
 from adapters.mail_templates import SIGNATURE, TEMPLATES
+from adapters.recorders import schema_ddl
 from domain.account import Account
 from domain.invoicing import Language, Notification, NotificationKind
 from domain.schedule import TaskKind
@@ -224,7 +225,8 @@ class Outbox:
         prefix = f'"{datastore.schema}".' if isinstance(datastore, PostgresDatastore) else ""
         self._table = prefix + TABLE
         self._tracking = prefix + TRACKING_TABLE
-        with self._transaction() as c:
+        ddl = schema_ddl(datastore) if isinstance(datastore, PostgresDatastore) else nullcontext()
+        with ddl, self._transaction() as c:
             c.execute(
                 f"CREATE TABLE IF NOT EXISTS {self._table} (notification_id TEXT PRIMARY KEY, "
                 "account_id TEXT NOT NULL, kind TEXT NOT NULL, position BIGINT NOT NULL, "

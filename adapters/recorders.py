@@ -10,10 +10,12 @@ out, and with it the guarantee that notification ids follow commit order)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
@@ -38,6 +40,25 @@ def plan_per_statement(datastore: PostgresDatastore) -> None:
     assert datastore.pool.closed, "set before the pool opens its first connection"
     assert isinstance(datastore.pool.kwargs, dict)
     datastore.pool.kwargs["options"] = CUSTOM_PLANS
+
+
+DDL_LOCK_CLASS = 5150  # advisory lock class of "creating a schema's tables"
+
+
+@contextmanager
+def schema_ddl(datastore: PostgresDatastore) -> Iterator[None]:
+    """Holds the schema's DDL lock: processes starting together on one schema (an API and a
+    scheduler) create its tables, types and functions one after the other. Concurrent
+    `CREATE OR REPLACE FUNCTION`s fail ("tuple concurrently updated"), and so do concurrent
+    `CREATE TYPE`s and `CREATE TABLE IF NOT EXISTS`s. Its own connection: the library's
+    table creation spans several transactions."""
+    kwargs = datastore.pool.kwargs
+    assert isinstance(kwargs, dict)
+    with psycopg.connect(**kwargs, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_advisory_lock(%s, hashtext(%s))", (DDL_LOCK_CLASS, datastore.schema)
+        )
+        yield
 
 
 def _reads(kwargs: Mapping[str, Any]) -> Reads:
@@ -82,6 +103,10 @@ class CheckedPostgresRecorder(PostgresApplicationRecorder):
             ).format(**names)
         )
         self.invoke = SQL("SELECT * FROM {schema}.{function}(%s, %s, %s)").format(**names)
+
+    def create_table(self) -> None:
+        with schema_ddl(self.datastore):
+            super().create_table()
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any

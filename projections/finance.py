@@ -38,7 +38,7 @@ from eventsourcing.utils import Environment, get_topic
 from psycopg.sql import SQL, Identifier
 
 from adapters.clock import SystemClock
-from adapters.recorders import plan_per_statement
+from adapters.recorders import plan_per_statement, schema_ddl
 from adapters.store import EventStoreApp, store_env
 from domain.account import Account
 from domain.accounting import (
@@ -246,6 +246,10 @@ class PostgresFinanceView(FinanceView, PostgresTrackingRecorder):
 
     def qualified(self, table: str) -> str:
         return Identifier(self.datastore.schema, table).as_string()
+
+    def create_table(self) -> None:
+        with schema_ddl(self.datastore):
+            super().create_table()
 
 
 def view_for(store_url: str) -> FinanceView:

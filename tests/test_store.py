@@ -4,7 +4,9 @@ version clash, records nothing, and the command is retried from the store."""
 from __future__ import annotations
 
 import copy
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from threading import Barrier
 
 import pytest
 from eventsourcing.persistence import IntegrityError
@@ -114,3 +116,25 @@ def test_the_due_index_folds_without_personal_data_and_finds_the_same_work(
         assert cold.due.peek() == whole.next_task().due_at  # type: ignore[union-attr]
     finally:
         cold.close()
+
+
+@pytest.mark.postgres
+def test_processes_starting_together_on_one_schema_all_start(pg_store: str) -> None:
+    """An API, a scheduler and a projection starting at once on a new schema each create its
+    tables, types and functions: racing threads (each a ledger with its own connections, as
+    a process has) all start, and the store works afterwards."""
+    starters = 8
+    start = Barrier(starters)
+
+    def open_ledger(_: int) -> None:
+        start.wait()
+        Ledger(Settings(store=pg_store), clock=SimulatedClock(AT)).close()
+
+    with ThreadPoolExecutor(starters) as pool:
+        list(pool.map(open_ledger, range(starters)))
+    ledger = Ledger(Settings(store=pg_store), clock=SimulatedClock(AT))
+    try:
+        open_account(ledger)
+        assert event_count(ledger) > 0
+    finally:
+        ledger.close()
