@@ -14,6 +14,9 @@ import json
 import os
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -32,18 +35,84 @@ NONCE_BYTES = 12  # AES-GCM's standard nonce; random per field, never reused wit
 TABLE = "personal_data_keys"
 
 
+@dataclass
+class Held:
+    """Keys one query found for some holders: every key by id (None once shredded) and the
+    live one of each (holder, scope)."""
+
+    secrets: dict[UUID, bytes | None] = field(default_factory=dict)
+    live: dict[tuple[UUID, Scope], UUID] = field(default_factory=dict)
+
+    def keep(self, key_id: UUID, holder: UUID, scope: Scope, secret: bytes | None) -> None:
+        self.secrets[key_id] = secret
+        if secret is not None:
+            self.live[(holder, scope)] = key_id
+
+
 class KeyStore(ABC):
-    @abstractmethod
+    """The keys of (holder, scope) pairs. Inside `prefetched(holders)` a thread uses the
+    keys of those holders as one query found them at its start (a batch of due work seals
+    and opens many fields of many accounts); shredding in that thread drops what it held."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def _held(self) -> Held | None:
+        held: Held | None = getattr(self._local, "held", None)
+        return held
+
+    @contextmanager
+    def prefetched(self, holders: Iterable[UUID]) -> Iterator[None]:
+        outer = self._held()
+        held = self._keys_of(list(holders))
+        if outer is not None:
+            held.secrets.update(outer.secrets)
+            held.live.update(outer.live)
+        self._local.held = held
+        try:
+            yield
+        finally:
+            self._local.held = outer
+
     def current(self, holder: UUID, scope: Scope, at: datetime) -> tuple[UUID, bytes]:
         """The live key of (holder, scope), made on first use."""
+        held = self._held()
+        if held is not None and (holder, scope) in held.live:
+            key_id = held.live[(holder, scope)]
+            secret = held.secrets[key_id]
+            assert secret is not None
+            return key_id, secret
+        key_id, secret = self._current(holder, scope, at)
+        if held is not None:
+            held.keep(key_id, holder, scope, secret)
+        return key_id, secret
 
-    @abstractmethod
     def secret(self, key_id: UUID) -> bytes | None:
         """A key's bytes, or None once shredded (or never made)."""
+        held = self._held()
+        if held is not None and key_id in held.secrets:
+            return held.secrets[key_id]
+        return self._secret(key_id)
 
-    @abstractmethod
     def shred(self, holder: UUID, scope: Scope, at: datetime) -> int:
         """Destroys the live key of (holder, scope); how many were destroyed (0 or 1)."""
+        held = self._held()
+        if held is not None and (holder, scope) in held.live:
+            held.secrets[held.live.pop((holder, scope))] = None
+        return self._shred(holder, scope, at)
+
+    @abstractmethod
+    def _keys_of(self, holders: list[UUID]) -> Held:
+        """Every key of these holders, in one query."""
+
+    @abstractmethod
+    def _current(self, holder: UUID, scope: Scope, at: datetime) -> tuple[UUID, bytes]: ...
+
+    @abstractmethod
+    def _secret(self, key_id: UUID) -> bytes | None: ...
+
+    @abstractmethod
+    def _shred(self, holder: UUID, scope: Scope, at: datetime) -> int: ...
 
     @abstractmethod
     def compact(self) -> None:
@@ -56,11 +125,12 @@ class KeyStore(ABC):
 
 class MemoryKeyStore(KeyStore):
     def __init__(self) -> None:
+        super().__init__()
         self._lock = threading.Lock()
         self._live: dict[tuple[UUID, Scope], UUID] = {}
         self._secrets: dict[UUID, bytes | None] = {}
 
-    def current(self, holder: UUID, scope: Scope, at: datetime) -> tuple[UUID, bytes]:
+    def _current(self, holder: UUID, scope: Scope, at: datetime) -> tuple[UUID, bytes]:
         with self._lock:
             key_id = self._live.get((holder, scope))
             if key_id is None:
@@ -71,11 +141,15 @@ class MemoryKeyStore(KeyStore):
             assert secret is not None
             return key_id, secret
 
-    def secret(self, key_id: UUID) -> bytes | None:
+    def _secret(self, key_id: UUID) -> bytes | None:
         with self._lock:
             return self._secrets.get(key_id)
 
-    def shred(self, holder: UUID, scope: Scope, at: datetime) -> int:
+    def _keys_of(self, holders: list[UUID]) -> Held:
+        """Nothing to fetch: every look-up is in this process's memory already."""
+        return Held()
+
+    def _shred(self, holder: UUID, scope: Scope, at: datetime) -> int:
         with self._lock:
             key_id = self._live.pop((holder, scope), None)
             if key_id is None:
@@ -92,6 +166,7 @@ class SQLiteKeyStore(KeyStore):
     a checkpoint then empties the write-ahead log that still held them."""
 
     def __init__(self, datastore: SQLiteDatastore) -> None:
+        super().__init__()
         self._db = datastore
         with self._db.transaction(commit=True) as c:
             c.execute(
@@ -104,7 +179,7 @@ class SQLiteKeyStore(KeyStore):
                 "WHERE shredded_at IS NULL"
             )
 
-    def current(self, holder: UUID, scope: Scope, at: datetime) -> tuple[UUID, bytes]:
+    def _current(self, holder: UUID, scope: Scope, at: datetime) -> tuple[UUID, bytes]:
         with self._db.transaction(commit=True) as c:
             c.execute(
                 f"INSERT INTO {TABLE} (key_id, holder_id, scope, secret, created_at) "
@@ -119,13 +194,26 @@ class SQLiteKeyStore(KeyStore):
             row = c.fetchone()
         return UUID(row[0]), bytes(row[1])
 
-    def secret(self, key_id: UUID) -> bytes | None:
+    def _secret(self, key_id: UUID) -> bytes | None:
         with self._db.transaction(commit=False) as c:
             c.execute(f"SELECT secret FROM {TABLE} WHERE key_id = ?", (str(key_id),))
             row = c.fetchone()
         return None if row is None or row[0] is None else bytes(row[0])
 
-    def shred(self, holder: UUID, scope: Scope, at: datetime) -> int:
+    def _keys_of(self, holders: list[UUID]) -> Held:
+        held = Held()
+        with self._db.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT key_id, holder_id, scope, secret FROM {TABLE} WHERE holder_id IN "
+                "(SELECT value FROM json_each(?))",
+                (json.dumps([str(h) for h in holders]),),
+            )
+            for key_id, holder, scope, secret in c.fetchall():
+                found = None if secret is None else bytes(secret)
+                held.keep(UUID(key_id), UUID(holder), Scope(scope), found)
+        return held
+
+    def _shred(self, holder: UUID, scope: Scope, at: datetime) -> int:
         with self._db.transaction(commit=True) as c:
             c.execute("PRAGMA secure_delete = ON")
             c.execute(
@@ -148,6 +236,7 @@ class PostgresKeyStore(KeyStore):
     `compact` rewrites the table (VACUUM FULL) so no dead copy of a shredded key remains."""
 
     def __init__(self, datastore: PostgresDatastore) -> None:
+        super().__init__()
         self._db = datastore
         self._table = sql.Identifier(datastore.schema, TABLE)
         with schema_ddl(datastore), self._db.transaction(commit=True) as c:
@@ -165,7 +254,7 @@ class PostgresKeyStore(KeyStore):
                 ).format(sql.Identifier(f"{TABLE}_live"), self._table)
             )
 
-    def current(self, holder: UUID, scope: Scope, at: datetime) -> tuple[UUID, bytes]:
+    def _current(self, holder: UUID, scope: Scope, at: datetime) -> tuple[UUID, bytes]:
         # One statement, one round trip: the key made now, or the live one already there.
         # The existing row is read in the statement's snapshot, so a first use racing this
         # one and committed meanwhile is found by the second read.
@@ -193,7 +282,7 @@ class PostgresKeyStore(KeyStore):
         assert row is not None
         return row["key_id"], bytes(row["secret"])
 
-    def secret(self, key_id: UUID) -> bytes | None:
+    def _secret(self, key_id: UUID) -> bytes | None:
         with self._db.get_connection() as conn:
             row = conn.execute(
                 sql.SQL("SELECT secret FROM {} WHERE key_id = %s").format(self._table),
@@ -202,7 +291,22 @@ class PostgresKeyStore(KeyStore):
             ).fetchone()
         return None if row is None or row["secret"] is None else bytes(row["secret"])
 
-    def shred(self, holder: UUID, scope: Scope, at: datetime) -> int:
+    def _keys_of(self, holders: list[UUID]) -> Held:
+        held = Held()
+        with self._db.get_connection() as conn:
+            rows = conn.execute(
+                sql.SQL(
+                    "SELECT key_id, holder_id, scope, secret FROM {} WHERE holder_id = ANY(%s)"
+                ).format(self._table),
+                (holders,),
+                prepare=True,
+            ).fetchall()
+        for row in rows:
+            secret = None if row["secret"] is None else bytes(row["secret"])
+            held.keep(row["key_id"], row["holder_id"], Scope(row["scope"]), secret)
+        return held
+
+    def _shred(self, holder: UUID, scope: Scope, at: datetime) -> int:
         with self._db.transaction(commit=True) as c:
             c.execute(
                 sql.SQL(

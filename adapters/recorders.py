@@ -103,6 +103,22 @@ class CheckedPostgresRecorder(PostgresApplicationRecorder):
             ).format(**names)
         )
         self.invoke = SQL("SELECT * FROM {schema}.{function}(%s, %s, %s)").format(**names)
+        self.select_many = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
+            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+        ).format(**names)
+
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> Iterator[StoredEvent]:
+        """The events of many aggregates in one query, each one's in version order."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.select_many, (list(originator_ids),), prepare=True)
+            for row in curs.fetchall():
+                yield StoredEvent(
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
 
     def create_table(self) -> None:
         with schema_ddl(self.datastore):

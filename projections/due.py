@@ -20,6 +20,7 @@ from domain.schedule import Task, TaskKind
 from domain.subjects import Subject
 
 LOG_PAGE_SIZE = 500
+FOLD_BATCH = 500  # aggregates folded from one query when the log showed they changed
 ACCOUNT_TOPIC_PREFIX = get_topic(Account) + "."
 SUBJECT_TOPIC_PREFIX = get_topic(Subject) + "."
 OPENED_TOPIC = get_topic(Account.Opened)
@@ -60,24 +61,39 @@ class DueIndex:
                 self.position = notification.id
             if len(page) < LOG_PAGE_SIZE:
                 break
-        for aggregate_id in changed:
-            self.refresh(aggregate_id)
+        ids = list(changed)
+        for start in range(0, len(ids), FOLD_BATCH):
+            batch = ids[start : start + FOLD_BATCH]
+            latest = self._latest(batch)
+            linked = {
+                s.account_id for s in latest.values() if isinstance(s, Subject) and s.account_id
+            }
+            latest |= self._latest(list(linked - latest.keys()))
+            for aggregate_id in batch:
+                self.refresh(latest[aggregate_id], latest)
 
-    def _latest(self, aggregate_id: UUID) -> Aggregate:
-        """The aggregate at the latest version the log showed: this process's cached copy
-        when it is that one (a command here just saved it), else folded from the store
-        without personal data, which no task depends on."""
-        version = self._versions.get(aggregate_id)
-        found = None if version is None else self._store.cached_at(aggregate_id, version)
-        return found or self._store.folded_facts(aggregate_id)
+    def _latest(self, aggregate_ids: list[UUID]) -> dict[UUID, Aggregate]:
+        """The aggregates at the latest versions the log showed: the object this process's
+        cache holds when it is that one (a command here just saved it; the index only
+        reads it), the others folded from the store in one go without personal data, which
+        no task depends on."""
+        found: dict[UUID, Aggregate] = {}
+        for aggregate_id in aggregate_ids:
+            version = self._versions.get(aggregate_id)
+            cached = None if version is None else self._store.cached_at(aggregate_id, version)
+            if cached is not None:
+                found[aggregate_id] = cached
+        missing = [i for i in aggregate_ids if i not in found]
+        return found | self._store.folded_facts(missing)
 
-    def refresh(self, aggregate_id: UUID) -> None:
-        found = self._latest(aggregate_id)
+    def refresh(self, found: Aggregate, latest: dict[UUID, Aggregate]) -> None:
+        """Schedules the next task of `found`; `latest` holds its account if it is a
+        subject linked to one."""
         if isinstance(found, Subject):
             account = None
             if found.account_id is not None:
                 self.subjects_of.setdefault(found.account_id, set()).add(found.id)
-                linked = self._latest(found.account_id)
+                linked = latest[found.account_id]
                 assert isinstance(linked, Account)
                 account = linked
             task = found.next_task(account)

@@ -109,7 +109,7 @@ def test_the_due_index_folds_without_personal_data_and_finds_the_same_work(
 
         monkeypatch.setattr(cold.store.keys, "secret", no_keys)
         monkeypatch.setattr(cold.store.keys, "current", no_keys)
-        folded = cold.store.folded_facts(account_id)
+        folded = cold.store.folded_facts([account_id])[account_id]
         assert isinstance(folded, Account) and folded.version == whole.version
         assert folded.owner is None  # sealed: withheld, as after erasure
         cold.due.catch_up()
