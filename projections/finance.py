@@ -165,7 +165,6 @@ class FinanceView(TrackingRecorder):
     ) -> None:
         """The rows of a batch of events, the books they changed and the tracking record
         of the last one: one transaction."""
-        m = self.marker
         with self.transaction(commit=True) as cursor:
             for table, rows in ROWS.items():
                 values = [
@@ -174,21 +173,31 @@ class FinanceView(TrackingRecorder):
                     for seq, row in enumerate(getattr(entries, rows.entries))
                 ]
                 if values:
-                    marks = ", ".join([m] * (len(rows.columns) + 2))
-                    names = ", ".join(f'"{c}"' for c in rows.columns)
-                    cursor.executemany(
-                        f"INSERT INTO {self.qualified(table)} (position, seq, {names}) "
-                        f"VALUES ({marks})",
-                        values,
-                    )
+                    self.insert_rows(cursor, table, rows.columns, values)
             if books:
-                cursor.executemany(
-                    f"INSERT INTO {self.qualified(BOOKS_TABLE)} (account_id, state) "
-                    f"VALUES ({m}, {m}) "
-                    "ON CONFLICT (account_id) DO UPDATE SET state = excluded.state",
+                self.upsert_books(
+                    cursor,
                     [(str(a), book.model_dump_json()) for a, book in sorted(books.items())],
                 )
             self.insert_tracking_in(cursor, tracking)
+
+    def insert_rows(
+        self, cursor: Any, table: str, columns: list[str], values: list[tuple[object, ...]]
+    ) -> None:
+        marks = ", ".join([self.marker] * (len(columns) + 2))
+        names = ", ".join(f'"{c}"' for c in columns)
+        cursor.executemany(
+            f"INSERT INTO {self.qualified(table)} (position, seq, {names}) VALUES ({marks})",
+            values,
+        )
+
+    def upsert_books(self, cursor: Any, values: list[tuple[str, str]]) -> None:
+        m = self.marker
+        cursor.executemany(
+            f"INSERT INTO {self.qualified(BOOKS_TABLE)} (account_id, state) VALUES ({m}, {m}) "
+            "ON CONFLICT (account_id) DO UPDATE SET state = excluded.state",
+            values,
+        )
 
     def _select(self, sql: str, params: Sequence[object] = ()) -> list[Sequence[Any]]:
         with self.transaction(commit=False) as cursor:
@@ -250,6 +259,16 @@ class PostgresFinanceView(FinanceView, PostgresTrackingRecorder):
     def create_table(self) -> None:
         with schema_ddl(self.datastore):
             super().create_table()
+
+    def insert_rows(
+        self, cursor: Any, table: str, columns: list[str], values: list[tuple[object, ...]]
+    ) -> None:
+        """A page's rows of one kind by COPY: one stream, not a statement per row."""
+        names = ", ".join(f'"{c}"' for c in columns)
+        copy = f"COPY {self.qualified(table)} (position, seq, {names}) FROM STDIN"
+        with cursor.copy(copy) as out:
+            for row in values:
+                out.write_row(row)
 
 
 def view_for(store_url: str) -> FinanceView:
