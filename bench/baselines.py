@@ -30,16 +30,25 @@ class Rate:
 
 
 def raw_inserts(url: str, count: int = RAW_INSERTS) -> Rate:
-    """A plain psycopg loop: one ~120-byte row per transaction, committed (fsync on)."""
+    """A plain psycopg loop: one ~120-byte row per transaction, committed (fsync on) into
+    an ordinary table. Not a temporary one: a temporary table's rows are not written to
+    the WAL, so its commits are not flushed (measured here: ~3,000 against ~2,150 commits/s
+    on a logged table), and every event the ledger commits is."""
+    table = f"raw_rows_{uuid4().hex[:8]}"
     with psycopg.connect(url) as conn:
-        conn.execute("CREATE TEMP TABLE raw_rows (id bigserial PRIMARY KEY, body bytea)")
+        conn.execute(f"CREATE TABLE {table} (id bigserial PRIMARY KEY, body bytea)")
         conn.commit()
-        body = os.urandom(RAW_ROW_BYTES)
-        started = time.perf_counter()
-        for _ in range(count):
-            conn.execute("INSERT INTO raw_rows (body) VALUES (%s)", (body,))
+        try:
+            body = os.urandom(RAW_ROW_BYTES)
+            started = time.perf_counter()
+            for _ in range(count):
+                conn.execute(f"INSERT INTO {table} (body) VALUES (%s)", (body,))
+                conn.commit()
+            return Rate(count, time.perf_counter() - started)
+        finally:
+            conn.rollback()
+            conn.execute(f"DROP TABLE {table}")
             conn.commit()
-        return Rate(count, time.perf_counter() - started)
 
 
 def copy_out(url: str, table: str) -> Rate:
