@@ -7,13 +7,18 @@ import copy
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from threading import Barrier
+from uuid import uuid4
 
+import psycopg
 import pytest
 from eventsourcing.persistence import IntegrityError
+from psycopg.sql import SQL, Identifier
 
 from adapters.clock import SimulatedClock
+from adapters.recorders import CheckedPostgresRecorder, Reads
 from app import Ledger
 from domain.account import Account
+from domain.model import Aggregate
 from domain.pricing import PriceBook
 from settings import Settings
 from tests.helpers import event_count, open_account
@@ -138,3 +143,110 @@ def test_processes_starting_together_on_one_schema_all_start(pg_store: str) -> N
         assert event_count(ledger) > 0
     finally:
         ledger.close()
+
+
+def test_a_write_is_refused_when_any_one_of_its_reads_went_stale(any_store: str) -> None:
+    ledger = Ledger(Settings(store=any_store), clock=SimulatedClock(AT))
+    try:
+        ids = [open_account(ledger, company=f"Co {n}") for n in range(3)]
+        read = {i: ledger.store.aggregate(i).version for i in ids}
+        ledger.add_seats(ids[2], 1)  # the last of the three moves on
+
+        def active() -> Account:
+            writer = ledger.store.aggregate(ids[0])
+            assert isinstance(writer, Account)
+            writer.record_activity(AT)
+            return writer
+
+        before = event_count(ledger)
+        with pytest.raises(IntegrityError):
+            ledger.store.save_checked(active(), reads={i: read[i] for i in ids[1:]})
+        assert event_count(ledger) == before
+        current = {ids[1]: read[ids[1]], ids[2]: read[ids[2]] + 1}
+        ledger.store.save_checked(active(), reads=current)
+        assert event_count(ledger) == before + 1
+    finally:
+        ledger.close()
+
+
+@pytest.mark.postgres
+def test_the_write_functions_read_check_never_scans_the_log(pg_store: str) -> None:
+    """The write function keeps its statements' plans (it is called on every command): the
+    check of what a command read must be a look-up by key whatever plan PostgreSQL settles
+    on, including a generic one made while the log was small (a join against the list of
+    reads was a sequential scan then, and would have stayed one)."""
+    ledger = Ledger(Settings(store=pg_store), clock=SimulatedClock(AT))
+    try:
+        account_id = open_account(ledger)
+        version = ledger.store.aggregate(account_id).version
+        recorder = ledger.store.recorder
+        assert isinstance(recorder, CheckedPostgresRecorder)
+        kwargs = recorder.datastore.pool.kwargs
+        assert isinstance(kwargs, dict)
+        holder = uuid4()
+
+        def write(n: int) -> None:
+            event = recorder.construct_pg_stored_event(holder, n, "probe", b"{}")
+            conn.execute(recorder.invoke, ([event], [account_id], [version]), prepare=True)
+
+        with psycopg.connect(**kwargs, autocommit=True) as conn:
+            # The plan PostgreSQL may settle on after five calls, made now on a small log.
+            conn.execute(
+                SQL("ALTER FUNCTION {}.{} SET plan_cache_mode = force_generic_plan").format(
+                    Identifier(recorder.datastore.schema), Identifier(recorder.FUNCTION)
+                )
+            )
+            with conn.transaction(force_rollback=True):
+                write(1)
+                scans = conn.execute(
+                    "SELECT seq_scan FROM pg_stat_xact_user_tables "
+                    "WHERE schemaname = %s AND relname = %s",
+                    (recorder.datastore.schema, recorder.events_table_name),
+                ).fetchone()
+        assert scans is not None and scans["seq_scan"] == 0
+    finally:
+        ledger.close()
+
+
+def test_a_command_reads_the_price_book_in_place_and_still_checks_it(
+    store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Commands read the cached price book without copying it; a price change by another
+    process since is caught at the write, and the command is retried from the store."""
+    first = Ledger(Settings(store=store), clock=SimulatedClock(AT))
+    second = Ledger(Settings(store=store), clock=SimulatedClock(AT))
+    try:
+        account_id = open_account(first, seats=3)
+        held = first.store.in_cache(PriceBook.ID)
+        assert held is not None
+        read = held.version
+        first.add_seats(account_id, 1)
+        assert first.store.in_cache(PriceBook.ID) is held  # read, not replaced by a copy
+        second.announce_price_change(
+            plan="all-inclusive",
+            currency="USD",
+            cycle="monthly",
+            price="99.00",
+            effective_on="2025-06-01",
+        )
+        outcomes: list[str] = []
+        save = first.store.save_checked
+
+        def observed(*aggregates: Aggregate, reads: Reads) -> None:
+            try:
+                save(*aggregates, reads=reads)
+            except IntegrityError:
+                outcomes.append(f"refused, price book read at {reads[PriceBook.ID]}")
+                raise
+            outcomes.append(f"saved, price book read at {reads[PriceBook.ID]}")
+
+        monkeypatch.setattr(first.store, "save_checked", observed)
+        first.add_seats(account_id, 1)  # its cached book is stale: clash, then a fresh read
+        assert outcomes == [
+            f"refused, price book read at {read}",
+            f"saved, price book read at {read + 1}",
+        ]
+        assert first.account(account_id)["seats"] == 5
+    finally:
+        first.close()
+        second.close()
