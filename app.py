@@ -124,12 +124,23 @@ class Unit:
     # current. A retry, after a clash, asks the store.
     fresh: bool = False
     loaded: dict[UUID, Aggregate] = field(default_factory=dict)
+    viewed: dict[UUID, int] = field(default_factory=dict)  # read in place, at this version
     terms: Terms = field(init=False)
     numbering: Numbering = field(init=False)
 
     def __post_init__(self) -> None:
-        self.terms = self.ledger.terms(self.price_book())
+        self.terms = self.ledger.terms(self._prices())
         self.numbering = Numbering(self._series)
+
+    def _prices(self) -> PriceBook:
+        """The price book the terms read: the cache's own object, not a copy (nearly every
+        command reads it, few change it; a change goes through `price_book`, on a copy).
+        Its version is checked at the write like any other read."""
+        held = None if self.fresh else self.ledger.store.in_cache(PriceBook.ID)
+        if not isinstance(held, PriceBook):
+            return self.price_book()
+        self.viewed[held.id] = held.version
+        return held
 
     def get(self, aggregate_id: UUID, kind: type[A]) -> A:
         if aggregate_id in self.loaded:
@@ -184,7 +195,8 @@ class Unit:
 
     def reads(self) -> dict[UUID, int]:
         """What the work only read, at the version it read: the write checks it."""
-        return {i: a.version for i, a in self.loaded.items() if not a.has_pending}
+        loaded = {i: a.version for i, a in self.loaded.items() if not a.has_pending}
+        return {i: v for i, v in self.viewed.items() if i not in self.loaded} | loaded
 
 
 class Ledger:
@@ -242,7 +254,9 @@ class Ledger:
         """Runs `work` and saves what it changed in one transaction, retrying from a fresh
         load when another writer got there first. With an idempotency key, a repeat of the
         same request returns the first result and records nothing."""
-        fingerprint = REQUEST_FINGERPRINT.get() or _fingerprint(request or {})
+        fingerprint = ""  # what the request was, kept with its idempotency key
+        if idempotency_key is not None:
+            fingerprint = REQUEST_FINGERPRINT.get() or _fingerprint(request or {})
         for attempt in range(MAX_COMMAND_ATTEMPTS):
             unit = Unit(self, at or self.now(), actor, fresh=attempt > 0)
             if idempotency_key is not None:

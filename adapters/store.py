@@ -287,8 +287,8 @@ class EventStoreApp(Application[Any]):
         found: Aggregate = self.repository.get(aggregate_id)
         return found
 
-    def _in_cache(self, aggregate_id: UUID) -> Aggregate | None:
-        """The cache's own object (not a copy), or None."""
+    def in_cache(self, aggregate_id: UUID) -> Aggregate | None:
+        """The cache's own object (not a copy: read it, never change it), or None."""
         cache = self.repository.cache
         if cache is None:
             return None
@@ -302,14 +302,15 @@ class EventStoreApp(Application[Any]):
     def cached(self, aggregate_id: UUID) -> Aggregate:
         """A copy of the aggregate as this process last saw it, without asking the store
         whether it has moved on: for a command, whose write checks that (`save_checked`)."""
-        found = self._in_cache(aggregate_id)
+        found = self.in_cache(aggregate_id)
         return copy.deepcopy(found) if found is not None else self.aggregate(aggregate_id)
 
     def cached_at(self, aggregate_id: UUID, version: int) -> Aggregate | None:
         """The cache's own object when it holds the aggregate at `version`, else None: for
-        a reader that knows, from the log, which version is the latest, and only reads it
-        (commands work on copies and replace the cached object when they save)."""
-        found = self._in_cache(aggregate_id)
+        a reader that knows, from the log, which version is the latest, and only reads it.
+        Commands work on copies; the library moves a cached object on in place only when
+        the store holds later events, which such a reader then finds in the log."""
+        found = self.in_cache(aggregate_id)
         return found if found is not None and found.version == version else None
 
     def _events_of(self, aggregate_ids: list[UUID]) -> Iterator[StoredEvent]:
@@ -329,7 +330,7 @@ class EventStoreApp(Application[Any]):
         found: dict[UUID, Aggregate] = {}
         missing: list[UUID] = []
         for aggregate_id in aggregate_ids:
-            held = None if fresh else self._in_cache(aggregate_id)
+            held = None if fresh else self.in_cache(aggregate_id)
             if held is None:
                 missing.append(aggregate_id)
             else:

@@ -103,30 +103,46 @@ def as_known(
 IMMUTABLE = (str, int, bytes, Decimal, datetime, date, timedelta, UUID, Enum, type(None))
 
 
-def _is_value(value: object) -> bool:
-    return isinstance(value, IMMUTABLE) or (
-        isinstance(value, BaseModel) and bool(value.model_config.get("frozen"))
+def _is_value(value: Any) -> bool:
+    return _shared(type(value)) or (
+        isinstance(value, tuple) and all(_is_value(item) for item in value)
     )
+
+
+_SHARED: dict[type, bool] = {}  # type -> whether its values are immutable, as first found
+
+
+def _shared(kind: type) -> bool:
+    """Whether every value of this type is immutable (worked out once per type)."""
+    found = _SHARED.get(kind)
+    if found is None:
+        found = _SHARED[kind] = issubclass(kind, IMMUTABLE) or (
+            issubclass(kind, BaseModel) and bool(kind.model_config.get("frozen"))
+        )
+    return found
 
 
 def copied(value: Any) -> Any:
     """A copy of an aggregate's field that shares every immutable part (frozen pydantic
-    values, dates, amounts, ids) and copies every mutable one: what `deepcopy` would give,
-    without rebuilding values nothing can change."""
-    if _is_value(value):
+    values, dates, amounts, ids, tuples of these) and copies every mutable one: what
+    `deepcopy` would give, without rebuilding values nothing can change."""
+    kind = type(value)
+    if _shared(kind):
         return value
-    if isinstance(value, list):
+    if kind is list:
         return [copied(item) for item in value]
-    if isinstance(value, dict):
+    if kind is dict:
         return {key: copied(item) for key, item in value.items()}
-    if isinstance(value, set):
+    if kind is set:
         return {copied(item) for item in value}
-    if isinstance(value, tuple) and all(_is_value(item) for item in value):
+    if kind is tuple and all(_is_value(item) for item in value):
         return value
     if isinstance(value, BaseModel):
         model = copy.copy(value)
-        for name, item in model.__dict__.items():
-            model.__dict__[name] = copied(item)
+        fields = model.__dict__
+        for name, item in fields.items():
+            if not _shared(type(item)):
+                fields[name] = copied(item)
         return model
     return copy.deepcopy(value)
 
