@@ -11,7 +11,7 @@ from uuid import uuid4
 
 import psycopg
 import pytest
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from psycopg.sql import SQL, Identifier
 
 from adapters.clock import SimulatedClock
@@ -186,8 +186,9 @@ def test_the_write_functions_read_check_never_scans_the_log(pg_store: str) -> No
         holder = uuid4()
 
         def write(n: int) -> None:
-            event = recorder.construct_pg_stored_event(holder, n, "probe", b"{}")
-            conn.execute(recorder.invoke, ([event], [account_id], [version]), prepare=True)
+            event = StoredEvent(originator_id=holder, originator_version=n, topic="p", state=b"")
+            arguments = recorder.arguments([event], {account_id: version})
+            conn.execute(recorder.invoke, arguments, prepare=True)
 
         with psycopg.connect(**kwargs, autocommit=True) as conn:
             # The plan PostgreSQL may settle on after five calls, made now on a small log.
