@@ -130,6 +130,8 @@ def copied(value: Any) -> Any:
     if _shared(kind):
         return value
     if kind is list:
+        if all(map(_shared, set(map(type, value)))):  # a history of values: one C-level pass
+            return list(value)
         return [copied(item) for item in value]
     if kind is dict:
         return {key: copied(item) for key, item in value.items()}

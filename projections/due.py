@@ -20,7 +20,7 @@ from domain.schedule import Task, TaskKind
 from domain.subjects import Subject
 
 LOG_PAGE_SIZE = 500
-FOLD_BATCH = 500  # aggregates folded from one query when the log showed they changed
+FOLD_BATCH = 100  # aggregates folded from one query when the log showed they changed
 ACCOUNT_TOPIC_PREFIX = get_topic(Account) + "."
 SUBJECT_TOPIC_PREFIX = get_topic(Subject) + "."
 OPENED_TOPIC = get_topic(Account.Opened)
