@@ -251,3 +251,31 @@ def test_a_command_reads_the_price_book_in_place_and_still_checks_it(
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.postgres
+def test_a_batch_of_aggregates_is_read_by_key_not_by_scanning_the_log(pg_store: str) -> None:
+    """With no table statistics (autovacuum may be off), reading many aggregates at once
+    must still look each one up by key: the batched read of the due index and of due work."""
+    ledger = Ledger(Settings(store=pg_store), clock=SimulatedClock(AT))
+    try:
+        ids = [open_account(ledger, company=f"Co {n}") for n in range(3)]
+        recorder = ledger.store.recorder
+        assert isinstance(recorder, CheckedPostgresRecorder)
+        kwargs = recorder.datastore.pool.kwargs
+        assert isinstance(kwargs, dict)
+        with (
+            psycopg.connect(**kwargs, autocommit=True) as conn,
+            conn.transaction(force_rollback=True),
+        ):
+            found = conn.execute(recorder.select_many, (ids,)).fetchall()
+            scans = conn.execute(
+                "SELECT seq_scan FROM pg_stat_xact_user_tables "
+                "WHERE schemaname = %s AND relname = %s",
+                (recorder.datastore.schema, recorder.events_table_name),
+            ).fetchone()
+        assert [row["originator_id"] for row in found][:1] == ids[:1]
+        assert {row["originator_id"] for row in found} == set(ids)
+        assert scans is not None and scans["seq_scan"] == 0
+    finally:
+        ledger.close()
