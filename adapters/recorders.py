@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
@@ -72,7 +72,17 @@ def _reads(kwargs: Mapping[str, Any]) -> Reads:
     return reads
 
 
-class CheckedPostgresRecorder(PostgresApplicationRecorder):
+class BatchReads(ApplicationRecorder):
+    """Reads the events of many aggregates: one query on PostgreSQL (below), one per
+    aggregate on the embedded stores, where a query is no round trip."""
+
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> Iterator[StoredEvent]:
+        """The events of these aggregates, each one's in version order."""
+        for originator_id in originator_ids:
+            yield from self.select_events(originator_id)
+
+
+class CheckedPostgresRecorder(PostgresApplicationRecorder, BatchReads):
     FUNCTION = "seatledger_append_events"
 
     def __init__(
@@ -128,7 +138,6 @@ class CheckedPostgresRecorder(PostgresApplicationRecorder):
         ).format(**names)
 
     def select_events_of(self, originator_ids: Sequence[UUID]) -> Iterator[StoredEvent]:
-        """The events of many aggregates in one query, each one's in version order."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self.select_many, (list(originator_ids),), prepare=True)
             for row in curs.fetchall():
@@ -167,7 +176,7 @@ class CheckedPostgresRecorder(PostgresApplicationRecorder):
             return [row[self.FUNCTION] for row in curs.fetchall()]
 
 
-class CheckedSQLiteRecorder(SQLiteApplicationRecorder):
+class CheckedSQLiteRecorder(SQLiteApplicationRecorder, BatchReads):
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
@@ -184,7 +193,7 @@ class CheckedSQLiteRecorder(SQLiteApplicationRecorder):
         return ids
 
 
-class CheckedMemoryRecorder(POPOApplicationRecorder):
+class CheckedMemoryRecorder(POPOApplicationRecorder, BatchReads):
     def _insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:

@@ -27,6 +27,7 @@ from adapters.clock import Clock
 from adapters.keys import EventSealer, KeyStore, key_store_for
 from adapters.recorders import (
     READS,
+    BatchReads,
     CheckedMemoryRecorder,
     CheckedPostgresRecorder,
     CheckedSQLiteRecorder,
@@ -313,16 +314,6 @@ class EventStoreApp(Application[Any]):
         found = self.in_cache(aggregate_id)
         return found if found is not None and found.version == version else None
 
-    def _events_of(self, aggregate_ids: list[UUID]) -> Iterator[StoredEvent]:
-        """The stored events of these aggregates, each one's in version order: one query
-        on PostgreSQL, one per aggregate on the other stores (no round trip to save)."""
-        many = getattr(self.recorder, "select_events_of", None)
-        if many is not None:
-            yield from many(aggregate_ids)
-        else:
-            for aggregate_id in aggregate_ids:
-                yield from self.recorder.select_events(aggregate_id)
-
     def commanded(self, aggregate_ids: list[UUID], *, fresh: bool) -> dict[UUID, Aggregate]:
         """Copies of these aggregates for a command, as `cached` gives them (every one from
         the store when `fresh`), those the cache lacks folded from one query and cached.
@@ -344,8 +335,9 @@ class EventStoreApp(Application[Any]):
     def _folded(
         self, aggregate_ids: list[UUID], decode: Callable[[StoredEvent], Event]
     ) -> dict[UUID, Aggregate]:
+        assert isinstance(self.recorder, BatchReads), "every store's recorder is checked"
         folded: dict[UUID, Aggregate] = {}
-        for stored in self._events_of(aggregate_ids):
+        for stored in self.recorder.select_events_of(aggregate_ids):
             holder = UUID(str(stored.originator_id))
             folded[holder] = decode(stored).mutate(folded.get(holder))
         return folded
