@@ -63,16 +63,12 @@ class KeyStore(ABC):
 
     @contextmanager
     def prefetched(self, holders: Iterable[UUID]) -> Iterator[None]:
-        outer = self._held()
-        held = self._keys_of(list(holders))
-        if outer is not None:
-            held.secrets.update(outer.secrets)
-            held.live.update(outer.live)
-        self._local.held = held
+        assert self._held() is None, "one batch's keys at a time"
+        self._local.held = self._keys_of(list(holders))
         try:
             yield
         finally:
-            self._local.held = outer
+            self._local.held = None
 
     def current(self, holder: UUID, scope: Scope, at: datetime) -> tuple[UUID, bytes]:
         """The live key of (holder, scope), made on first use."""
