@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from threading import Barrier
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 import httpx2
@@ -36,6 +36,7 @@ API_REQUESTS = 1000
 API_PORT = 8765
 API_SECRET = "bench-token"
 KILLS = 5
+T = TypeVar("T")
 EVENTS_PER_RENEWAL = 4  # a renewal writes about this many: period, invoice, number, payment
 
 
@@ -81,7 +82,7 @@ def seat_changes(ledger: Ledger, accounts: list[UUID], count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def raw_around(database: str, measure: Callable[[], float]) -> tuple[float, float]:
+def raw_around(database: str, measure: Callable[[], T]) -> tuple[T, float]:
     """`measure()` and the raw one-row loop's rate (the mean of a run just before and one
     just after it): the rate of these shared machines drifts by a fifth between minutes,
     so a write figure is compared with the limit as it was while it ran."""
@@ -112,14 +113,12 @@ def month_end(database: str, accounts: int) -> tuple[dict[str, Any], Ledger, Sim
     simulation.clock.set(max(due, simulation.clock.now()))
     before = _invoice_count(ledger)
 
-    def run() -> float:
+    def run() -> tuple[int, float]:
         started = time.perf_counter()
-        tasks.append(ledger.run_due(due))
-        return time.perf_counter() - started
+        done = ledger.run_due(due)
+        return done, time.perf_counter() - started
 
-    tasks: list[int] = []
-    seconds, raw = raw_around(database, run)
-    done = tasks[0]
+    (done, seconds), raw = raw_around(database, run)
     renewals = _invoice_count(ledger) - before
     assert ledger.run_due(due) == 0, "a second run found work the first one did"
     return (
