@@ -34,18 +34,19 @@ Reads = Mapping[UUID, int]
 # life; with autovacuum off nothing re-plans it, and each write then scans the whole log.
 # No JIT: without statistics a look-up of a hundred aggregates is estimated dear enough to
 # be compiled first, which costs more than the look-up.
-CUSTOM_PLANS = "-c plan_cache_mode=force_custom_plan -c jit=off"
+CONNECTION_OPTIONS = "-c plan_cache_mode=force_custom_plan -c jit=off"
 # The write function alone keeps generic plans (`SET plan_cache_mode = auto`): each of its
 # statements has one right plan whatever the table's size (a look-up by the whole primary
 # key is an index scan even on an empty table; a join against the read list was not), and
 # planning them again on every call cost a fifth of the call.
 
 
-def plan_per_statement(datastore: PostgresDatastore) -> None:
-    """Sets CUSTOM_PLANS on every connection the datastore's pool will open."""
+def configure_connections(datastore: PostgresDatastore) -> None:
+    """Sets CONNECTION_OPTIONS (custom plans, no JIT) on every connection the datastore's
+    pool will open."""
     assert datastore.pool.closed, "set before the pool opens its first connection"
     assert isinstance(datastore.pool.kwargs, dict)
-    datastore.pool.kwargs["options"] = CUSTOM_PLANS
+    datastore.pool.kwargs["options"] = CONNECTION_OPTIONS
 
 
 DDL_LOCK_CLASS = 5150  # advisory lock class of "creating a schema's tables"
@@ -88,7 +89,7 @@ class CheckedPostgresRecorder(PostgresApplicationRecorder, BatchReads):
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
-        plan_per_statement(datastore)
+        configure_connections(datastore)
         super().__init__(datastore, events_table_name=events_table_name)
         names = {
             "schema": Identifier(self.datastore.schema),

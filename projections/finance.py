@@ -38,7 +38,7 @@ from eventsourcing.utils import Environment, get_topic
 from psycopg.sql import SQL, Identifier
 
 from adapters.clock import SystemClock
-from adapters.recorders import plan_per_statement, schema_ddl
+from adapters.recorders import configure_connections, schema_ddl
 from adapters.store import EventStoreApp, store_env
 from domain.account import Account
 from domain.accounting import (
@@ -249,7 +249,7 @@ class PostgresFinanceView(FinanceView, PostgresTrackingRecorder):
     marker = "%s"
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
-        plan_per_statement(datastore)
+        configure_connections(datastore)
         super().__init__(datastore, **kwargs)
         self.sql_create_statements.extend(SQL(s).format() for s in self.table_statements())
 
