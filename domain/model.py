@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
-from typing import Any, ClassVar, Self, TypeVar
+from types import UnionType
+from typing import Any, ClassVar, Literal, Self, TypeVar, Union, get_args, get_origin
 from uuid import UUID, uuid5
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
@@ -122,6 +123,32 @@ def _shared(kind: type) -> bool:
     return found
 
 
+def _always_shared(hint: Any) -> bool:
+    """Whether every value a field of this annotation can hold is immutable."""
+    origin = get_origin(hint)
+    if origin is Literal:
+        return True
+    if origin is Union or origin is UnionType:
+        return all(_always_shared(arg) for arg in get_args(hint))
+    return origin is None and isinstance(hint, type) and _shared(hint)
+
+
+_COPIED_FIELDS: dict[type, tuple[str, ...]] = {}  # model -> fields that may hold mutables
+
+
+def _copied_fields(kind: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of a model a copy must look at: all but those whose annotation admits
+    only immutable values (worked out once per model)."""
+    found = _COPIED_FIELDS.get(kind)
+    if found is None:
+        found = _COPIED_FIELDS[kind] = tuple(
+            name
+            for name, field in kind.model_fields.items()
+            if not _always_shared(field.annotation)
+        )
+    return found
+
+
 def copied(value: Any) -> Any:
     """A copy of an aggregate's field that shares every immutable part (frozen pydantic
     values, dates, amounts, ids, tuples of these) and copies every mutable one: what
@@ -142,7 +169,8 @@ def copied(value: Any) -> Any:
     if isinstance(value, BaseModel):
         model = copy.copy(value)
         fields = model.__dict__
-        for name, item in fields.items():
+        for name in _copied_fields(kind):
+            item = fields.get(name)  # a field left unset holds nothing to copy
             if not _shared(type(item)):
                 fields[name] = copied(item)
         return model

@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from psycopg.sql import SQL, Identifier
+from pydantic import BaseModel
 
 from adapters.clock import SimulatedClock
 from adapters.recorders import CheckedPostgresRecorder, Reads
@@ -89,6 +90,46 @@ def test_a_copy_of_an_aggregate_shares_only_what_cannot_change() -> None:
         twin.record_activity(AT)
         assert twin.has_pending and not account.has_pending
         assert twin.version == account.version + 1
+    finally:
+        ledger.close()
+
+
+def _mutables(value: object, found: dict[int, object]) -> dict[int, object]:
+    """Every mutable object reachable from `value` (lists, dicts, sets, models that are
+    not frozen), by identity. A frozen model is a value, shared by design: not entered."""
+    if isinstance(value, BaseModel) and value.model_config.get("frozen"):
+        return found
+    if isinstance(value, list | dict | set | BaseModel):
+        if id(value) in found:
+            return found
+        found[id(value)] = value
+    if isinstance(value, dict):
+        for item in value.values():
+            _mutables(item, found)
+    elif isinstance(value, list | set | tuple):
+        for item in value:
+            _mutables(item, found)
+    elif isinstance(value, BaseModel):
+        for item in value.__dict__.values():
+            _mutables(item, found)
+    return found
+
+
+def test_a_copy_of_an_aggregate_reaches_no_mutable_object_of_its_original() -> None:
+    """Whatever a command changes on its copy cannot reach the cached original: no list,
+    dict, set or unfrozen model is reachable from both (a copy skips a field only when
+    its annotation admits nothing mutable)."""
+    ledger = Ledger(Settings(store="memory://"), clock=SimulatedClock(AT))
+    try:
+        account_id = open_account(ledger)
+        ledger.add_seats(account_id, 2)
+        ledger.add_payment_method(account_id, "card", "tok_visa")
+        account = ledger.store.aggregate(account_id)
+        twin = copy.deepcopy(account)
+        original = _mutables(account, {})
+        shared = [v for k, v in _mutables(twin, {}).items() if k in original]
+        assert shared == []
+        assert len(original) > 3  # the walk found the account's lists and records
     finally:
         ledger.close()
 
