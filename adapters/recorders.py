@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
 import psycopg
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
@@ -21,6 +22,7 @@ from eventsourcing.popo import POPOApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from psycopg import postgres
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 from psycopg.types.array import ListBinaryDumper
 
@@ -142,6 +144,13 @@ class CheckedPostgresRecorder(PostgresApplicationRecorder, BatchReads):
                 "END; $BODY$"
             ).format(**names)
         )
+        # One cursor per connection for the writes, kept while the connection lives: a
+        # cursor's dumpers are made and looked up anew for each new cursor, which cost more
+        # client time than sending the call. The pool hands a connection to one thread at a
+        # time, and its cursor goes with it.
+        self._writers: WeakKeyDictionary[psycopg.Connection[Any], psycopg.Cursor[Any]] = (
+            WeakKeyDictionary()
+        )
         # Rendered once: psycopg would render a composed statement again on every call.
         self.invoke = (
             SQL("SELECT * FROM {schema}.{function}(%b, %b, %b, %b, %b, %b)")
@@ -193,10 +202,13 @@ class CheckedPostgresRecorder(PostgresApplicationRecorder, BatchReads):
     ) -> Sequence[int] | None:
         if not stored_events:
             return []
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+        with self.datastore.get_connection() as conn:
             assert conn.autocommit, "the function call is its own transaction"
+            curs = self._writers.get(conn)
+            if curs is None or curs.closed:
+                curs = self._writers[conn] = conn.cursor(row_factory=tuple_row)
             curs.execute(self.invoke, self.arguments(stored_events, _reads(kwargs)), prepare=True)
-            return [row[self.FUNCTION] for row in curs.fetchall()]
+            return [notification_id for (notification_id,) in curs.fetchall()]
 
 
 class CheckedSQLiteRecorder(SQLiteApplicationRecorder, BatchReads):
