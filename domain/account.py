@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from email_validator import EmailNotValidError, validate_email
@@ -307,7 +307,7 @@ class Account(Aggregate):
         def change(self, account: Account) -> None:
             account.payment_method = self.method
             for invoice in account.open_invoices():
-                invoice.next_attempt_at = self.effective_at
+                account.revise_invoice(invoice.number, next_attempt_at=self.effective_at)
 
     class BillingDetailsSet(ByPeople):
         details: Annotated[BillingDetails | None, Personal(Scope.BILLING)]
@@ -355,11 +355,11 @@ class Account(Aggregate):
         details: Annotated[BillingDetails | None, Personal(Scope.BILLING)]
 
         def change(self, account: Account) -> None:
-            original = account.invoice(self.credit_note.credits or "")
-            original.status = InvoiceStatus.CREDITED
-            original.next_attempt_at = None
-            account.invoices.append(copied(self.credit_note))
-            account.invoices.append(copied(self.reissued))
+            account.revise_invoice(
+                self.credit_note.credits or "", status=InvoiceStatus.CREDITED, next_attempt_at=None
+            )
+            account.invoices.append(self.credit_note)
+            account.invoices.append(self.reissued)
             account.billing_details = self.details
 
     class PeriodStarted(AccountEvent):
@@ -395,16 +395,16 @@ class Account(Aggregate):
             state["caused_by"] = []
 
         def change(self, account: Account) -> None:
-            account.invoices.append(copied(self.invoice))
+            account.invoices.append(self.invoice)
 
     class PaymentSucceeded(AccountEvent):
         payment: Payment
 
         def change(self, account: Account) -> None:
             account.payments.append(self.payment)
-            invoice = account.invoice(self.payment.invoice)
-            invoice.status = InvoiceStatus.PAID
-            invoice.next_attempt_at = None
+            account.revise_invoice(
+                self.payment.invoice, status=InvoiceStatus.PAID, next_attempt_at=None
+            )
 
     class PaymentDeclined(AccountEvent):
         payment: Payment
@@ -413,9 +413,12 @@ class Account(Aggregate):
         def change(self, account: Account) -> None:
             account.payments.append(self.payment)
             invoice = account.invoice(self.payment.invoice)
-            invoice.declines += 1
-            invoice.first_declined_at = invoice.first_declined_at or self.effective_at
-            invoice.next_attempt_at = self.next_attempt_at
+            account.revise_invoice(
+                invoice.number,
+                declines=invoice.declines + 1,
+                first_declined_at=invoice.first_declined_at or self.effective_at,
+                next_attempt_at=self.next_attempt_at,
+            )
 
     class RefundIssued(AccountEvent):
         refund: Refund
@@ -526,7 +529,7 @@ class Account(Aggregate):
             account.cancelled_at = self.effective_at
             account.cancellation_effective_at = None
             for invoice in account.open_invoices():
-                invoice.next_attempt_at = None
+                account.revise_invoice(invoice.number, next_attempt_at=None)
 
     class InactivityWarned(AccountEvent):
         def change(self, account: Account) -> None:
@@ -539,7 +542,7 @@ class Account(Aggregate):
             account.status = AccountStatus.DELETED
             account.deleted_at = self.effective_at
             for invoice in account.open_invoices():
-                invoice.next_attempt_at = None
+                account.revise_invoice(invoice.number, next_attempt_at=None)
 
     class PersonalDataErased(AccountEvent):
         """GDPR-4: the keys of these scopes were destroyed; their fields read as null from
@@ -600,6 +603,15 @@ class Account(Aggregate):
         for invoice in self.invoices:
             if invoice.number == number:
                 return invoice
+        raise invalid("invoice", f"no invoice {number!r} on this account")
+
+    def revise_invoice(self, number: str, **changes: Any) -> None:
+        """Folds a later fact into an issued invoice's derived state (status, dunning):
+        the account holds a revised copy, and the issued object stays as it was."""
+        for n, invoice in enumerate(self.invoices):
+            if invoice.number == number:
+                self.invoices[n] = invoice.model_copy(update=changes)
+                return
         raise invalid("invoice", f"no invoice {number!r} on this account")
 
     def open_invoices(self) -> list[Invoice]:

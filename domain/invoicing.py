@@ -58,7 +58,11 @@ class InvoiceLine(BaseModel):
 
 class Invoice(BaseModel):
     """An issued document. Never changed once issued (INV-1): its status is derived from
-    later facts (payments, credit notes), which the account folds in."""
+    later facts (payments, credit notes), which the account folds in by holding a revised
+    copy (`Account.revise_invoice`); the object itself is frozen, so copies of the account
+    share it."""
+
+    model_config = ConfigDict(frozen=True)
 
     number: str
     kind: DocumentKind
