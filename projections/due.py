@@ -151,6 +151,14 @@ class DueIndex:
             batch.append(found)
         return batch
 
+    def requeue(self, batch: list[tuple[UUID, Task]]) -> None:
+        """Work popped for a run that failed: due again. Whatever that run did record
+        shows in the log, and the next catch-up's refresh replaces these entries."""
+        for aggregate_id, task in batch:
+            order = self.opening_order.get(aggregate_id, self.first_seen.get(aggregate_id, 0))
+            self._next[aggregate_id] = task
+            heapq.heappush(self._heap, (task.due_at, task.kind, order, aggregate_id, task.key))
+
     def accounts_in_opening_order(self) -> list[UUID]:
         return sorted(self.opening_order, key=self.opening_order.__getitem__)
 

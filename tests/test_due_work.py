@@ -3,11 +3,15 @@ nothing the second time. The crash is real: a process killed with SIGKILL."""
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from adapters.clock import SimulatedClock
 from app import Ledger
@@ -97,3 +101,32 @@ def test_a_run_killed_half_way_and_restarted_ends_as_an_uninterrupted_run(
     assert outcome(store) == outcome(reference)
     paid = payments(store)
     assert len(paid) == len(set(paid)) == 2 * ACCOUNTS
+
+
+def test_a_due_run_freezes_the_heap_it_found_and_a_failed_run_leaves_its_work_due(
+    ledger: Ledger, clock: SimulatedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The objects alive when a run starts are frozen for the garbage collector while it
+    runs (a full collection walked them all again and again), and unfrozen when it ends,
+    also when a task fails. The failed run's work is still due for the next run (before,
+    the index had let go of it until the process restarted)."""
+    at(ledger, clock, "2025-01-15T10:00:00Z")
+    account = open_account(ledger)
+    ledger.add_payment_method(account, "card", "tok")
+    clock.set(RENEWAL)
+    frozen_during: list[int] = []
+    run_tasks = ledger._run_tasks
+
+    def spy(*args: Any, **kwargs: Any) -> None:
+        frozen_during.append(gc.get_freeze_count())
+        raise RuntimeError("the task failed")
+
+    assert gc.get_freeze_count() == 0
+    monkeypatch.setattr(ledger, "_run_tasks", spy)
+    with pytest.raises(RuntimeError):
+        ledger.run_due(RENEWAL)
+    assert frozen_during and frozen_during[0] > 0
+    assert gc.get_freeze_count() == 0
+    monkeypatch.setattr(ledger, "_run_tasks", run_tasks)
+    assert ledger.run_due(RENEWAL) == 1
+    assert gc.get_freeze_count() == 0
