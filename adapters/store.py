@@ -49,6 +49,12 @@ class CanonicalJson(Transcoder):
 
 
 LOG_PAGE_SIZE = 1000  # notifications read at a time when walking the log
+# Aggregates a process keeps folded in memory (the library's LRU cache; an operator sets
+# AGGREGATE_CACHE_MAXSIZE in the environment to change it). A month-end run touches every
+# billed account: with 5,000 cached, a 20,000-account run folded three in four of them from
+# the store again (829 renewals/s; 1,665/s with all cached). Measured: 688 MiB for a
+# process holding a 20,000-account cohort, ~30 KiB an account.
+AGGREGATE_CACHE_MAX = 50_000
 HEAD_CACHE_MAX = 100_000  # aggregates whose last digest the mapper remembers
 
 
@@ -240,7 +246,7 @@ class EventStoreApp(Application[Any]):
     """The library's application object: repository, event store, notification log."""
 
     name = "seatledger"
-    env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "5000"}
+    env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": str(AGGREGATE_CACHE_MAX)}
 
     def __init__(self, store_url: str, clock: Clock) -> None:
         self._clock = clock
