@@ -599,20 +599,20 @@ class Account(Aggregate):
         """CREDIT-2: the account's monthly rate: seats x per-seat monthly price."""
         return self.seats * terms.unit_price(self.plan, self.currency, Cycle.MONTHLY, day)
 
-    def invoice(self, number: str) -> Invoice:
-        for invoice in self.invoices:
+    def _invoice_at(self, number: str) -> int:
+        for n, invoice in enumerate(self.invoices):
             if invoice.number == number:
-                return invoice
+                return n
         raise invalid("invoice", f"no invoice {number!r} on this account")
+
+    def invoice(self, number: str) -> Invoice:
+        return self.invoices[self._invoice_at(number)]
 
     def revise_invoice(self, number: str, **changes: Any) -> None:
         """Folds a later fact into an issued invoice's derived state (status, dunning):
         the account holds a revised copy, and the issued object stays as it was."""
-        for n, invoice in enumerate(self.invoices):
-            if invoice.number == number:
-                self.invoices[n] = invoice.model_copy(update=changes)
-                return
-        raise invalid("invoice", f"no invoice {number!r} on this account")
+        n = self._invoice_at(number)
+        self.invoices[n] = self.invoices[n].model_copy(update=changes)
 
     def open_invoices(self) -> list[Invoice]:
         return [
