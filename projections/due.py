@@ -102,9 +102,12 @@ class DueIndex:
             assert isinstance(found, Account)
             task = found.next_task()
             order = self.opening_order[found.id]
-        self._next[found.id] = task
+        self._schedule(found.id, task, order)
+
+    def _schedule(self, aggregate_id: UUID, task: Task | None, order: int) -> None:
+        self._next[aggregate_id] = task
         if task is not None:
-            heapq.heappush(self._heap, (task.due_at, task.kind, order, found.id, task.key))
+            heapq.heappush(self._heap, (task.due_at, task.kind, order, aggregate_id, task.key))
 
     def _top(self) -> HeapEntry | None:
         """The earliest live entry; stale ones (superseded by a refresh) are dropped."""
@@ -156,8 +159,7 @@ class DueIndex:
         shows in the log, and the next catch-up's refresh replaces these entries."""
         for aggregate_id, task in batch:
             order = self.opening_order.get(aggregate_id, self.first_seen.get(aggregate_id, 0))
-            self._next[aggregate_id] = task
-            heapq.heappush(self._heap, (task.due_at, task.kind, order, aggregate_id, task.key))
+            self._schedule(aggregate_id, task, order)
 
     def accounts_in_opening_order(self) -> list[UUID]:
         return sorted(self.opening_order, key=self.opening_order.__getitem__)
