@@ -19,6 +19,7 @@ from uuid import uuid4
 
 import psycopg
 
+from app import DUE_RUN_BATCH
 from bench import baselines, figures
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -34,11 +35,21 @@ class Figure:
     ratio: float | None
     target: str
     passed: bool
+    # A ceiling: what the chosen library alone reaches, shown beside the figure it bounds;
+    # it is not a target of the ledger's and does not count towards the run's verdict.
+    ceiling: bool = False
 
 
 def ratio_figure(name: str, value: float, unit: str, baseline: float, least: float) -> Figure:
     ratio = value / baseline
     return Figure(name, value, unit, baseline, ratio, f">= {least} x baseline", ratio >= least)
+
+
+def ceiling_figure(name: str, value: float, baseline: float, least: float) -> Figure:
+    ratio = value / baseline
+    return Figure(
+        name, value, "/s", baseline, ratio, f"bounds a >= {least} x target", ratio >= least, True
+    )
 
 
 def limit_figure(name: str, value: float, unit: str, most: float) -> Figure:
@@ -58,11 +69,14 @@ def table(rows: list[Figure]) -> str:
         baseline = f"{f.baseline:,.0f}" if f.baseline is not None else ""
         ratio = f"{f.ratio:.2f}" if f.ratio is not None else ""
         value = f"{f.value:,.1f} {f.unit}".strip()
-        lines.append(
-            f"| {f.name} | {value} | {baseline} | {ratio} | {f.target} | "
-            f"{'pass' if f.passed else 'FAIL'} |"
-        )
+        lines.append(f"| {f.name} | {value} | {baseline} | {ratio} | {f.target} | {_verdict(f)} |")
     return "\n".join(lines)
+
+
+def _verdict(figure: Figure) -> str:
+    if figure.ceiling:
+        return "ceiling above target" if figure.passed else "ceiling below target"
+    return "pass" if figure.passed else "FAIL"
 
 
 def main() -> int:
@@ -102,7 +116,7 @@ def main() -> int:
     }
     args.output.write_text(json.dumps(report, indent=2, default=str) + "\n")
     print(table(rows))
-    return 0 if all(f.passed for f in rows) else 1
+    return 0 if all(f.passed for f in rows if not f.ceiling) else 1
 
 
 def step(measured: dict[str, Any], key: str, value: Any) -> Any:
@@ -124,6 +138,11 @@ def run(database: str, args: argparse.Namespace, measured: dict[str, Any]) -> li
     commands = step(measured, "commands", figures.commands(database, args.commands))
     month_end, ledger, simulation = figures.month_end(database, args.accounts)
     step(measured, "month_end", month_end)
+    batched = step(
+        measured,
+        "library_batched_ceiling",
+        figures.library_batched_ceiling(database, month_end["events"] / month_end["renewals"]),
+    )
     try:
         events = figures.replay_history(ledger, simulation, args.replay_events)
         store = ledger.settings.store
@@ -167,10 +186,23 @@ def run(database: str, args: argparse.Namespace, measured: dict[str, Any]) -> li
             month_end["raw_per_second"],
             2.0,
         ),
+        ceiling_figure(
+            f"ceiling: the library saving {batched['events_per_renewal']:.1f} events per "
+            f"renewal, {DUE_RUN_BATCH} per transaction (renewals/s)",
+            batched["per_second"],
+            batched["raw_per_second"],
+            2.0,
+        ),
         ratio_figure(
             f"replay of {full['events']:,} events (events/s)",
             full["per_second"],
             "/s",
+            copy_rate,
+            0.2,
+        ),
+        ceiling_figure(
+            "ceiling: the library's paged read and decode, smallest events (events/s)",
+            reads.per_second,
             copy_rate,
             0.2,
         ),

@@ -17,6 +17,7 @@ RAW_ROW_BYTES = 120  # the size of a small event row, as in the issue's referenc
 RAW_INSERTS = 3000  # one-row transactions the raw loop commits
 LIBRARY_COMMANDS = 1000  # load-trigger-save commands through the library as it ships
 LIBRARY_READ_EVENTS = 100_000  # events the library's own paged read decodes
+LIBRARY_BATCHED_UNITS = 10_000  # aggregates the library's batched-write ceiling saves
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,32 @@ def library_commands(url: str, *, db_functions: bool, count: int = LIBRARY_COMMA
             counter.increment()
             app.save(counter)
         return Rate(count, time.perf_counter() - started)
+    finally:
+        app.close()
+
+
+def library_batched_writes(
+    url: str, events_per_unit: float, batch: int, units: int = LIBRARY_BATCHED_UNITS
+) -> Rate:
+    """The ceiling the library itself puts on due work done in batches: `batch` of its
+    smallest aggregates saved per transaction (its default settings, which lock the table
+    for commit order), each given `events_per_unit` events on average, with no domain
+    rules, no sealing and no digests. Units (renewals) per second."""
+    app: Application[Any] = Application(env=_library_env(url, _schema(url), False))
+    try:
+        counters = [Counter() for _ in range(units)]
+        for start in range(0, units, batch):
+            app.save(*counters[start : start + batch])
+        total = round(units * events_per_unit)
+        started = time.perf_counter()
+        for start in range(0, units, batch):
+            chunk = counters[start : start + batch]
+            for n, counter in enumerate(chunk, start):
+                # Spread `total` events over the units: n's share is the step of n * total / units.
+                for _ in range((n + 1) * total // units - n * total // units):
+                    counter.increment()
+            app.save(*chunk)
+        return Rate(units, time.perf_counter() - started)
     finally:
         app.close()
 

@@ -25,7 +25,7 @@ import psycopg
 from adapters.clock import SimulatedClock
 from adapters.gateway import SandboxGateway
 from adapters.simulation import DEFAULT_START, Simulation
-from app import Ledger
+from app import DUE_RUN_BATCH, Ledger
 from bench import baselines
 from settings import Settings
 
@@ -112,6 +112,7 @@ def month_end(database: str, accounts: int) -> tuple[dict[str, Any], Ledger, Sim
     assert due is not None
     simulation.clock.set(max(due, simulation.clock.now()))
     before = _invoice_count(ledger)
+    position = _position(ledger)
 
     def run() -> tuple[int, float]:
         started = time.perf_counter()
@@ -120,12 +121,14 @@ def month_end(database: str, accounts: int) -> tuple[dict[str, Any], Ledger, Sim
 
     (done, seconds), raw = raw_around(database, run)
     renewals = _invoice_count(ledger) - before
+    events = _position(ledger) - position
     assert ledger.run_due(due) == 0, "a second run found work the first one did"
     return (
         {
             "accounts": accounts,
             "renewals": renewals,
             "tasks": done,
+            "events": events,
             "seconds": seconds,
             "per_second": renewals / seconds,
             "raw_per_second": raw,
@@ -135,15 +138,34 @@ def month_end(database: str, accounts: int) -> tuple[dict[str, Any], Ledger, Sim
     )
 
 
+def _position(ledger: Ledger) -> int:
+    return ledger.store.recorder.max_notification_id() or 0
+
+
+def library_batched_ceiling(database: str, events_per_renewal: float) -> dict[str, Any]:
+    """What the chosen library alone reaches when it saves as many events per renewal as
+    the month-end run wrote, a due-work batch per transaction, against the raw loop run
+    around it: the most any renewal through that library can reach on this machine."""
+    rate, raw = raw_around(
+        database,
+        lambda: baselines.library_batched_writes(database, events_per_renewal, DUE_RUN_BATCH),
+    )
+    return {
+        "events_per_renewal": events_per_renewal,
+        "per_second": rate.per_second,
+        "raw_per_second": raw,
+    }
+
+
 def _invoice_count(ledger: Ledger) -> int:
     return sum(len(ledger.invoices(a)) for a in ledger.account_ids())
 
 
 def replay_history(ledger: Ledger, simulation: Simulation, events: int) -> int:
     """Lives the cohort on, a month at a time, until the log holds `events`."""
-    while (ledger.store.recorder.max_notification_id() or 0) < events:
+    while _position(ledger) < events:
         simulation.run(0, 1)
-    return ledger.store.recorder.max_notification_id() or 0
+    return _position(ledger)
 
 
 def replay(store: str, upto: int) -> dict[str, Any]:
@@ -325,10 +347,10 @@ def killed_month_end(database: str, accounts: int) -> dict[str, Any]:
     kill_after = max(10, accounts * EVENTS_PER_RENEWAL // (2 * KILLS))
     kills = 0
     while kills < KILLS:
-        before = victim.store.recorder.max_notification_id() or 0
+        before = _position(victim)
         process = _month_end_process(store, due)
         while process.poll() is None:
-            if (victim.store.recorder.max_notification_id() or 0) - before >= kill_after:
+            if _position(victim) - before >= kill_after:
                 process.send_signal(signal.SIGKILL)
                 break
             time.sleep(0.01)
