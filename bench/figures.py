@@ -146,13 +146,13 @@ def library_batched_ceiling(database: str, events_per_renewal: float) -> dict[st
     """What the chosen library alone reaches when it saves as many events per renewal as
     the month-end run wrote, a due-work batch per transaction, against the raw loop run
     around it: the most any renewal through that library can reach on this machine."""
-    rate, raw = raw_around(
+    found, raw = raw_around(
         database,
-        lambda: baselines.library_batched_writes(database, events_per_renewal, DUE_RUN_BATCH),
+        lambda: _worker("library-batched", database, str(events_per_renewal), str(DUE_RUN_BATCH)),
     )
     return {
         "events_per_renewal": events_per_renewal,
-        "per_second": rate.per_second,
+        "per_second": found["units"] / found["seconds"],
         "raw_per_second": raw,
     }
 
@@ -168,9 +168,10 @@ def replay_history(ledger: Ledger, simulation: Simulation, events: int) -> int:
     return _position(ledger)
 
 
-def replay(store: str, upto: int) -> dict[str, Any]:
+def _worker(*args: str) -> dict[str, Any]:
+    """What `python -m bench.worker ARGS` measured in a process of its own."""
     out = subprocess.run(
-        [sys.executable, "-m", "bench.worker", "replay", store, str(upto)],
+        [sys.executable, "-m", "bench.worker", *args],
         cwd=ROOT,
         check=True,
         capture_output=True,
@@ -178,6 +179,18 @@ def replay(store: str, upto: int) -> dict[str, Any]:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     found: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return found
+
+
+def replay(store: str, upto: int) -> dict[str, Any]:
+    found = _worker("replay", store, str(upto))
+    found["per_second"] = found["events"] / found["seconds"]
+    return found
+
+
+def decode_ceiling(store: str, upto: int) -> dict[str, Any]:
+    """The log read and decoded with nothing folded or written, in a process of its own."""
+    found = _worker("decode", store, str(upto))
     found["per_second"] = found["events"] / found["seconds"]
     return found
 

@@ -1,6 +1,9 @@
 """What the benchmark runs in a process of its own: `python -m bench.worker replay STORE
-UPTO` (a rebuild from zero, whose peak memory is then this process's alone) and
-`python -m bench.worker month-end STORE` (the scheduler's due-work path, to be killed)."""
+UPTO` (a rebuild from zero, whose peak memory is then this process's alone), `decode STORE
+UPTO` (the log read and decoded with nothing folded: the ceiling of any rebuild),
+`library-batched DATABASE EVENTS_PER_UNIT BATCH` (the library's batched saves, away from
+the benchmark's own heap) and `month-end STORE UNTIL` (the scheduler's due-work path, to be
+killed)."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import psycopg
 from adapters.clock import SimulatedClock
 from adapters.store import EventStoreApp
 from app import Ledger
+from bench import baselines
 from projections.due import DueIndex
 from projections.finance import FinanceProjection, view_for
 from settings import Settings
@@ -45,6 +49,30 @@ def replay(store: str, upto: int) -> dict[str, float]:
     return {"events": position, "seconds": seconds, "peak_mib": peak_kib() / 1024}
 
 
+def decode(store: str, upto: int) -> dict[str, float]:
+    """The ceiling of every rebuild through the chosen event model: the log up to `upto`
+    read a page at a time and each event decoded as the finance fold decodes it (personal
+    fields withheld, no chain digest), with nothing folded and nothing written."""
+    log = EventStoreApp(store, SimulatedClock(datetime.fromisoformat("2100-01-01T00:00Z")))
+    try:
+        started = time.perf_counter()
+        count = 0
+        for notification in log.notifications(upto=upto):
+            log.fact(notification)
+            count += 1
+        seconds = time.perf_counter() - started
+    finally:
+        log.close()
+    return {"events": count, "seconds": seconds}
+
+
+def library_batched(database: str, events_per_unit: float, batch: int) -> dict[str, float]:
+    """`baselines.library_batched_writes` in a fresh process: the benchmark's own process
+    holds the month-end cohort, whose heap the collector would walk on the library's time."""
+    rate = baselines.library_batched_writes(database, events_per_unit, batch)
+    return {"units": rate.count, "seconds": rate.seconds}
+
+
 def peak_kib() -> int:
     """This process's own peak resident memory. Linux's `getrusage` carries the peak of the
     process that forked this one across `exec` (a worker started by the benchmark, which
@@ -70,7 +98,12 @@ def month_end(store: str, until: str) -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "replay":
-        print(json.dumps(replay(sys.argv[2], int(sys.argv[3]))))
+    command, *args = sys.argv[1:]
+    if command == "replay":
+        print(json.dumps(replay(args[0], int(args[1]))))
+    elif command == "decode":
+        print(json.dumps(decode(args[0], int(args[1]))))
+    elif command == "library-batched":
+        print(json.dumps(library_batched(args[0], float(args[1]), int(args[2]))))
     else:
-        month_end(sys.argv[2], sys.argv[3])
+        month_end(args[0], args[1])
