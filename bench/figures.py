@@ -152,7 +152,7 @@ def library_batched_ceiling(database: str, events_per_renewal: float) -> dict[st
     )
     return {
         "events_per_renewal": events_per_renewal,
-        "per_second": found["units"] / found["seconds"],
+        "per_second": found["per_second"],
         "raw_per_second": raw,
     }
 
@@ -182,17 +182,21 @@ def _worker(*args: str) -> dict[str, Any]:
     return found
 
 
-def replay(store: str, upto: int) -> dict[str, Any]:
-    found = _worker("replay", store, str(upto))
+def _over_the_log(command: str, store: str, upto: int) -> dict[str, Any]:
+    """A worker's pass over the log up to `upto`, with its rate in events per second."""
+    found = _worker(command, store, str(upto))
     found["per_second"] = found["events"] / found["seconds"]
     return found
+
+
+def replay(store: str, upto: int) -> dict[str, Any]:
+    """Every projection rebuilt from zero, in a process of its own."""
+    return _over_the_log("replay", store, upto)
 
 
 def decode_ceiling(store: str, upto: int) -> dict[str, Any]:
     """The log read and decoded with nothing folded or written, in a process of its own."""
-    found = _worker("decode", store, str(upto))
-    found["per_second"] = found["events"] / found["seconds"]
-    return found
+    return _over_the_log("decode", store, upto)
 
 
 def as_of(database: str, events: int, queries: int) -> dict[str, Any]:

@@ -70,7 +70,7 @@ def library_batched(database: str, events_per_unit: float, batch: int) -> dict[s
     """`baselines.library_batched_writes` in a fresh process: the benchmark's own process
     holds the month-end cohort, whose heap the collector would walk on the library's time."""
     rate = baselines.library_batched_writes(database, events_per_unit, batch)
-    return {"units": rate.count, "seconds": rate.seconds}
+    return {"units": rate.count, "per_second": rate.per_second}
 
 
 def peak_kib() -> int:
