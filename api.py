@@ -1,35 +1,63 @@
 """The internal HTTP API: thin routes over the `Ledger` (parse, call one method, render).
 
 Bearer tokens with scopes (`write`, `finance:read`, `audit:read`, `admin`) name the actor of
-every event they cause. Refusals are RFC 9457 problem documents carrying the error code of
-SCENARIOS.md. Every command takes an `Idempotency-Key`; a repeat with the same body returns
-the first response and records nothing, the same key with another body is refused.
+every event they cause. A request body is a command of `domain.commands`, checked as a
+whole: refusals are RFC 9457 problem documents carrying the error code of SCENARIOS.md and
+every field at fault. Every command takes an `Idempotency-Key`, the token's own: a repeat
+with the same body returns the first response and records nothing, the same key with
+another body is refused. The interactive documentation at `/docs` needs no network.
 """
 
 import hashlib
 import hmac
 import json
-import logging
-import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import date, datetime
+from collections.abc import Callable, MutableMapping
 from enum import Enum
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Body, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 
-from app import REQUEST_FINGERPRINT, Ledger
-from domain.errors import DomainError, ErrorCode
+from app import Ledger
+from domain.commands import (
+    AccountCommand,
+    AddPaymentMethod,
+    AddSeats,
+    AnnouncePriceChange,
+    AnySubjectRequest,
+    Cancel,
+    ChangePlan,
+    ChooseLanguage,
+    CorrectInvoice,
+    GiveConsent,
+    GrantPrepaidCredit,
+    LiftSuspension,
+    OpenAccount,
+    OpenWithCode,
+    RecordActivity,
+    RedeemCode,
+    RemoveSeats,
+    ReportSharedLogin,
+    ResolveSharedLogin,
+    SellCode,
+    SetBillingDetails,
+    SetVatId,
+    Suspend,
+    WithdrawConsent,
+)
+from domain.errors import DomainError, ErrorCode, FieldError, field_errors
+from domain.values import CATALOG_PLANS, Day, Email, Instant
 from settings import ApiToken, Permission
 
 PAGE_LIMIT_DEFAULT = 100
 PAGE_LIMIT_MAX = 500
+BODY_MAX_BYTES = 64 * 1024  # the largest command is a few kilobytes
 PROBLEM = "application/problem+json"
 T = TypeVar("T")
 
@@ -52,29 +80,14 @@ STATUS = {
 }
 
 
-SUBJECT_PATH = re.compile(r"(/subjects/)[^/?\s]+")
-
-
-class RedactSubjects(logging.Filter):
-    """Access logs show `/subjects/{subject}` without the subject's key, which can be an
-    e-mail address (personal data never reaches logs)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                SUBJECT_PATH.sub(r"\1-", arg) if isinstance(arg, str) else arg
-                for arg in record.args
-            )
-        return True
-
-
-def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+class FieldProblem(BaseModel):
+    field: str
+    message: str
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details, with SCENARIOS.md's error code and the field at fault."""
+    """RFC 9457 problem details, with SCENARIOS.md's error code, the (first) field at
+    fault and every field at fault."""
 
     type: str = "about:blank"
     title: str
@@ -82,6 +95,26 @@ class Problem(BaseModel):
     detail: str
     code: str | None = None
     field: str | None = None
+    errors: list[FieldProblem] = []
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    code: str | None = None,
+    errors: tuple[FieldError, ...] = (),
+) -> JSONResponse:
+    body = Problem(
+        title=title,
+        status=status,
+        detail=detail,
+        code=code,
+        field=errors[0].field if errors else None,
+        errors=[FieldProblem(field=e.field, message=e.message) for e in errors],
+    )
+    return JSONResponse(body.model_dump(), status_code=status, media_type=PROBLEM)
 
 
 def problem_response(description: str) -> dict[str, Any]:
@@ -89,130 +122,6 @@ def problem_response(description: str) -> dict[str, Any]:
         "description": description,
         "content": {PROBLEM: {"schema": Problem.model_json_schema()}},
     }
-
-
-# ------------------------------------------------------------------ request bodies
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class OwnerIn(Body):
-    name: str
-    email: str
-
-
-class AddressIn(Body):
-    street: str
-    city: str
-    postal_code: str
-    state: str | None = None
-    country: str
-
-
-class OpenAccountIn(Body):
-    owner: OwnerIn
-    company: str
-    country: str
-    currency: str
-    plan: str
-    cycle: str
-    seats: int
-    trial_days: int | None = None
-    region: str | None = None
-    language: str = Field("en", description="the owner's e-mails: en, pl, bg, nl or sl")
-
-
-class LanguageIn(Body):
-    language: str
-
-
-class CountIn(Body):
-    count: int
-
-
-class PlanIn(Body):
-    plan: str
-
-
-class PaymentMethodIn(Body):
-    kind: str
-    token: str
-
-
-class BillingDetailsIn(Body):
-    name: str
-    company: str
-    email: str | None = None
-    address: AddressIn | None = None
-
-
-class VatIdIn(Body):
-    vat_id: str
-
-
-class CancelIn(Body):
-    via: str
-
-
-class ReasonIn(Body):
-    reason: str
-
-
-class LoginIn(Body):
-    login: str
-
-
-class CorrectionIn(Body):
-    name: str | None = None
-    company: str | None = None
-    address: AddressIn | None = None
-
-
-class PrepaidCreditIn(Body):
-    amount: str = Field(description="money as a decimal string, e.g. '1200.00'")
-    cancellation_fee: str = "0.50"
-
-
-class PriceChangeIn(Body):
-    plan: str
-    currency: str
-    cycle: str
-    price: str = Field(description="per seat, a decimal string")
-    effective_on: date
-
-
-class CodeIn(Body):
-    code: str
-    currency: str = "USD"
-
-
-class RedemptionIn(Body):
-    account: UUID | None = None
-    owner: OwnerIn | None = None
-    company: str = ""
-    country: str = ""
-    currency: str = "USD"
-    region: str | None = None
-
-
-class ConsentIn(Body):
-    purposes: list[str]
-    name: str | None = None
-    email: str | None = None
-    account: UUID | None = None
-
-
-class WithdrawalIn(Body):
-    purposes: list[str]
-
-
-class SubjectRequestIn(Body):
-    right: str
-    name: str | None = None
-    email: str | None = None
-    purposes: list[str] = []
 
 
 class Created(BaseModel):
@@ -224,11 +133,89 @@ class Page(BaseModel):
     next_cursor: str | None
 
 
+class AddressLookup(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    email: Email
+
+
+# ------------------------------------------------------------------ the door
+
+
+class BodyLimit:
+    """Refuses a request body over `max_bytes` with 413 before anything reads it: by its
+    Content-Length, or, sent in chunks, once it has grown past the limit (what it holds
+    until then is at most the limit)."""
+
+    def __init__(self, app: Any, max_bytes: int = BODY_MAX_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        delivered = False
+
+        async def replay() -> MutableMapping[str, Any]:
+            nonlocal delivered
+            if delivered:
+                return dict(await receive())
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        response = problem(
+            413,
+            "PAYLOAD_TOO_LARGE",
+            f"a request body may hold at most {self.max_bytes} bytes",
+        )
+        await response(scope, receive, send)
+
+
+def _list_the_catalog(api: FastAPI, plans: list[str]) -> None:
+    """BILL-1: the document lists the plans of the catalog this service sells (a plan is
+    data), where the command models mark a plan name (domain.values.PlanName)."""
+    made = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            document = made()
+            for schema in document.get("components", {}).get("schemas", {}).values():
+                for field in schema.get("properties", {}).values():
+                    if field.pop(CATALOG_PLANS, False):
+                        field["enum"] = plans
+            api.openapi_schema = document
+        return api.openapi_schema
+
+    api.openapi = openapi  # type: ignore[method-assign]
+
+
 # ------------------------------------------------------------------ the application
 
 
 def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
-    api = FastAPI(
+    api = FastAPIOffline(
         title="seatledger internal API",
         version="1",
         description=__doc__,
@@ -237,19 +224,20 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
             403: problem_response("the token lacks the scope"),
             404: problem_response("no such account, subject, code or document"),
             409: problem_response("refused in the account's state (closed, window passed, ...)"),
-            422: problem_response("refused: invalid input, with the error code and field"),
+            413: problem_response("the request body is larger than the API takes"),
+            422: problem_response("refused: invalid input, with the error code and fields"),
         },
     )
+    api.add_middleware(BodyLimit)
+    _list_the_catalog(api, sorted(ledger.catalog.plans))
+    bearer = HTTPBearer(auto_error=False, description="a token of SEATLEDGER_API_TOKENS")
     digests = {
         name: hashlib.sha256(token.secret.get_secret_value().encode()).digest()
         for name, token in tokens.items()
     }
 
-    def authenticate(authorization: str | None) -> str:
-        scheme, _, given = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not given:
-            raise HTTPException(401, "a bearer token is required")
-        digest = hashlib.sha256(given.strip().encode()).digest()
+    def authenticate(given: str) -> str:
+        digest = hashlib.sha256(given.encode()).digest()
         found = None
         for name, expected in digests.items():  # every token compared, in constant time
             if hmac.compare_digest(digest, expected):
@@ -259,14 +247,22 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
         return found
 
     def allow(*scopes: Permission) -> Callable[..., str]:
-        def check(authorization: Annotated[str | None, Header()] = None) -> str:
-            name = authenticate(authorization)
+        def check(
+            credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        ) -> str:
+            if credentials is None:
+                raise HTTPException(401, "a bearer token is required")
+            name = authenticate(credentials.credentials)
             granted = set(tokens[name].scopes)
             if Permission.ADMIN not in granted and not granted.intersection(scopes):
                 raise HTTPException(403, f"needs one of: {', '.join(sorted(scopes))}")
             return name
 
         return check
+
+    def sees_addresses(name: str) -> bool:
+        """Owners' addresses are for those who command accounts, not for finance or audit."""
+        return bool({Permission.WRITE, Permission.ADMIN} & set(tokens[name].scopes))
 
     Writer = Annotated[str, Depends(allow(Permission.WRITE))]
     Reader = Annotated[
@@ -275,15 +271,22 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
     Finance = Annotated[str, Depends(allow(Permission.FINANCE_READ, Permission.AUDIT_READ))]
     Admin = Annotated[str, Depends(allow(Permission.ADMIN))]
     Auditor = Annotated[str, Depends(allow(Permission.AUDIT_READ))]
-    Key = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+    Key = Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            pattern=r"^[!-~]{1,200}$",
+            description="repeats of a command under this key (the token's own) record nothing",
+        ),
+    ]
     Limit = Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)]
     Cursor = Annotated[str | None, Query(pattern=r"^[0-9]{1,9}$")]
     AsOf = Annotated[
-        datetime | None,
+        Instant | None,
         Query(description="business time (TIME-2): what held at this instant; default now"),
     ]
     KnownAt = Annotated[
-        datetime | None,
+        Instant | None,
         Query(description="recording time (TIME-2): as the ledger knew it then; default now"),
     ]
 
@@ -297,20 +300,18 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
     async def refused(request: Request, error: DomainError) -> JSONResponse:
         status = STATUS.get(error.code, 422)
         return problem(
-            status, error.code.value, error.message, code=error.code.value, field=error.field
+            status, error.code.value, error.message, code=error.code.value, errors=error.errors
         )
 
     @api.exception_handler(RequestValidationError)
     async def malformed(request: Request, error: RequestValidationError) -> JSONResponse:
-        first = error.errors()[0] if error.errors() else {}
-        where = ".".join(str(part) for part in first.get("loc", ())[1:]) or None
-        return problem(
-            422,
-            ErrorCode.INVALID_INPUT.value,
-            f"{where or 'request'}: {first.get('msg', 'invalid')}",
-            code=ErrorCode.INVALID_INPUT.value,
-            field=where,
+        # the location's first part says where (body, path, query): fields read without it
+        errors = field_errors(
+            [{**e, "loc": tuple(e.get("loc", ()))[1:] or e.get("loc", ())} for e in error.errors()]
         )
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or "invalid request"
+        code = ErrorCode.INVALID_INPUT.value
+        return problem(422, code, detail, code=code, errors=errors)
 
     @api.exception_handler(HTTPException)
     async def http_problem(request: Request, error: HTTPException) -> JSONResponse:
@@ -319,19 +320,6 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
         if error.status_code == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
         return response
-
-    @contextmanager
-    def fingerprinted(request: Request, body: BaseModel | None) -> Iterator[None]:
-        """The whole request (method, path, body) is what an idempotency key is bound to."""
-        text = json.dumps(
-            [request.method, request.url.path, body.model_dump(mode="json") if body else None],
-            sort_keys=True,
-        )
-        token = REQUEST_FINGERPRINT.set(hashlib.sha256(text.encode()).hexdigest())
-        try:
-            yield
-        finally:
-            REQUEST_FINGERPRINT.reset(token)
 
     def page(items: list[T], limit: int, cursor: str | None) -> Page:
         start = int(cursor or 0)
@@ -342,26 +330,13 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
     # ---------------------------------------------------------------- accounts
 
     @api.post("/accounts", status_code=201, response_model=Created, tags=["accounts"])
-    def open_account(
-        body: OpenAccountIn, request: Request, actor: Writer, key: Key = None
-    ) -> Created:
-        with fingerprinted(request, body):
-            account_id = ledger.open_account(
-                owner_name=body.owner.name,
-                owner_email=body.owner.email,
-                company=body.company,
-                country=body.country,
-                currency=body.currency,
-                plan=body.plan,
-                cycle=body.cycle,
-                seats=body.seats,
-                trial_days=body.trial_days,
-                region=body.region,
-                language=body.language,
-                actor=actor,
-                idempotency_key=key,
-            )
-        return Created(id=account_id)
+    def open_account(command: OpenAccount, actor: Writer, key: Key = None) -> Created:
+        return Created(id=ledger.open_account(command, actor=actor, idempotency_key=key))
+
+    @api.post("/codes/redemptions", status_code=201, response_model=Created, tags=["accounts"])
+    def open_with_code(command: OpenWithCode, actor: Writer, key: Key = None) -> Created:
+        """LTD-2/LTD-3: a lifetime-deal code opens an account."""
+        return Created(id=ledger.open_with_code(command, actor=actor, idempotency_key=key))
 
     @api.get("/accounts", response_model=Page, tags=["accounts"])
     def list_accounts(
@@ -373,149 +348,61 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
     def get_account(account_id: UUID, actor: Reader, when: Known) -> dict[str, Any]:
         return ledger.account(account_id, **when)
 
-    def account_command(
-        path: str,
-        body_type: type[BaseModel] | None,
-        call: Callable[..., None],
-        who: Any = Writer,
-    ) -> None:
+    def account_command(path: str, kind: type[AccountCommand], who: Any = Writer) -> None:
         """A command on one account: 200 with the account id, or a problem document. `who`
         is the scope it needs (services write; the vendor's own commands need admin)."""
         tags: list[str | Enum] = ["account commands" if who is Writer else "vendor commands"]
+        summary = kind.__doc__.split(". ")[0] if kind.__doc__ else None
+        if not kind.model_fields:
 
-        if body_type is None:
-
-            @api.post(path, response_model=Created, tags=tags)
-            def plain(account_id: UUID, request: Request, actor: who, key: Key = None) -> Created:
-                with fingerprinted(request, None):
-                    call(account_id, None, actor, key)
+            @api.post(path, response_model=Created, tags=tags, summary=summary)
+            def plain(account_id: UUID, actor: who, key: Key = None) -> Created:
+                ledger.execute(account_id, kind(), actor=actor, idempotency_key=key)
                 return Created(id=account_id)
 
             return
 
-        @api.post(path, response_model=Created, tags=tags)
+        @api.post(path, response_model=Created, tags=tags, summary=summary)
         def with_body(
             account_id: UUID,
-            body: body_type,  # type: ignore[valid-type]
-            request: Request,
+            command: Annotated[kind, Body()],  # type: ignore[valid-type]
             actor: who,
             key: Key = None,
         ) -> Created:
-            with fingerprinted(request, body):
-                call(account_id, body, actor, key)
+            ledger.execute(account_id, command, actor=actor, idempotency_key=key)
             return Created(id=account_id)
 
-    def address(value: AddressIn | None) -> dict[str, Any] | None:
-        return value.model_dump() if value is not None else None
+    commands: tuple[tuple[str, type[AccountCommand]], ...] = (
+        ("seats", AddSeats),
+        ("seats/removal", RemoveSeats),
+        ("plan", ChangePlan),
+        ("payment-method", AddPaymentMethod),
+        ("billing-details", SetBillingDetails),
+        ("vat-id", SetVatId),
+        ("language", ChooseLanguage),
+        ("activity", RecordActivity),
+        ("cancellation", Cancel),
+        ("shared-logins", ReportSharedLogin),
+        ("shared-logins/resolution", ResolveSharedLogin),
+        ("invoice-correction", CorrectInvoice),
+    )
+    vendors: tuple[tuple[str, type[AccountCommand]], ...] = (
+        ("suspension", Suspend),
+        ("suspension/lifting", LiftSuspension),
+        ("prepaid-credit", GrantPrepaidCredit),
+    )
+    for path, kind in commands:
+        account_command(f"/accounts/{{account_id}}/{path}", kind)
+    for path, kind in vendors:
+        account_command(f"/accounts/{{account_id}}/{path}", kind, Admin)
 
-    account_command(
-        "/accounts/{account_id}/seats",
-        CountIn,
-        lambda a, b, actor, key: ledger.add_seats(a, b.count, actor=actor, idempotency_key=key),
-    )
-    account_command(
-        "/accounts/{account_id}/seats/removal",
-        CountIn,
-        lambda a, b, actor, key: ledger.remove_seats(a, b.count, actor=actor, idempotency_key=key),
-    )
-    account_command(
-        "/accounts/{account_id}/plan",
-        PlanIn,
-        lambda a, b, actor, key: ledger.change_plan(a, b.plan, actor=actor, idempotency_key=key),
-    )
-    account_command(
-        "/accounts/{account_id}/payment-method",
-        PaymentMethodIn,
-        lambda a, b, actor, key: ledger.add_payment_method(
-            a, b.kind, b.token, actor=actor, idempotency_key=key
-        ),
-    )
-    account_command(
-        "/accounts/{account_id}/billing-details",
-        BillingDetailsIn,
-        lambda a, b, actor, key: ledger.set_billing_details(
-            a,
-            name=b.name,
-            company=b.company,
-            email=b.email,
-            address=address(b.address),
-            actor=actor,
-            idempotency_key=key,
-        ),
-    )
-    account_command(
-        "/accounts/{account_id}/vat-id",
-        VatIdIn,
-        lambda a, b, actor, key: ledger.set_vat_id(a, b.vat_id, actor=actor, idempotency_key=key),
-    )
-    account_command(
-        "/accounts/{account_id}/language",
-        LanguageIn,
-        lambda a, b, actor, key: ledger.choose_language(
-            a, b.language, actor=actor, idempotency_key=key
-        ),
-    )
-    account_command(
-        "/accounts/{account_id}/activity",
-        None,
-        lambda a, _b, actor, key: ledger.record_activity(a, actor=actor, idempotency_key=key),
-    )
-    account_command(
-        "/accounts/{account_id}/cancellation",
-        CancelIn,
-        lambda a, b, actor, key: ledger.cancel(a, b.via, actor=actor, idempotency_key=key),
-    )
-    account_command(
-        "/accounts/{account_id}/shared-logins",
-        LoginIn,
-        lambda a, b, actor, key: ledger.report_shared_login(
-            a, b.login, actor=actor, idempotency_key=key
-        ),
-    )
-    account_command(
-        "/accounts/{account_id}/shared-logins/resolution",
-        LoginIn,
-        lambda a, b, actor, key: ledger.resolve_shared_login(
-            a, b.login, actor=actor, idempotency_key=key
-        ),
-    )
-    account_command(
-        "/accounts/{account_id}/invoice-correction",
-        CorrectionIn,
-        lambda a, b, actor, key: ledger.correct_invoice(
-            a,
-            name=b.name,
-            company=b.company,
-            address=address(b.address),
-            actor=actor,
-            idempotency_key=key,
-        ),
-    )
-
-    # the vendor's own commands on an account
-
-    account_command(
-        "/accounts/{account_id}/suspension",
-        ReasonIn,
-        lambda a, b, actor, key: ledger.suspend(a, b.reason, actor=actor, idempotency_key=key),
-        Admin,
-    )
-    account_command(
-        "/accounts/{account_id}/suspension/lifting",
-        ReasonIn,
-        lambda a, b, actor, key: ledger.lift_suspension(
-            a, b.reason, actor=actor, idempotency_key=key
-        ),
-        Admin,
-    )
-    account_command(
-        "/accounts/{account_id}/prepaid-credit",
-        PrepaidCreditIn,
-        lambda a, b, actor, key: ledger.grant_prepaid_credit(
-            a, b.amount, b.cancellation_fee, actor=actor, idempotency_key=key
-        ),
-        Admin,
-    )
+    @api.post("/accounts/{account_id}/lifetime-code", response_model=Created, tags=["accounts"])
+    def redeem_code(
+        account_id: UUID, command: RedeemCode, actor: Writer, key: Key = None
+    ) -> Created:
+        """LTD-4: one code per account; a code redeemed a second time suspends both."""
+        ledger.redeem_code(account_id, command, actor=actor, idempotency_key=key)
+        return Created(id=account_id)
 
     # account reads
 
@@ -533,7 +420,21 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
     account_list("/accounts/{account_id}/invoices", ledger.invoices)
     account_list("/accounts/{account_id}/payments", ledger.payments)
     account_list("/accounts/{account_id}/refunds", ledger.refunds)
-    account_list("/accounts/{account_id}/notifications", ledger.notifications)
+
+    @api.get("/accounts/{account_id}/notifications", response_model=Page, tags=["account reads"])
+    def notifications(
+        account_id: UUID,
+        actor: Reader,
+        when: Known,
+        limit: Limit = PAGE_LIMIT_DEFAULT,
+        cursor: Cursor = None,
+    ) -> Page:
+        """The owner's notifications; the address each went to only for scopes that
+        command the account (finance and audit read no personal data here)."""
+        found = ledger.notifications(account_id, **when)
+        if not sees_addresses(actor):
+            found = [{**n, "to": None} for n in found]
+        return page(found, limit, cursor)
 
     @api.get("/accounts/{account_id}/balance", tags=["account reads"])
     def balance(account_id: UUID, actor: Reader, when: Known) -> dict[str, str]:
@@ -545,125 +446,73 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
 
     @api.get("/accounts/{account_id}/liability-cap", tags=["account reads"])
     def liability_cap(
-        account_id: UUID,
-        on: date,
-        actor: Reader,
-        when: Known,
+        account_id: UUID, on: Annotated[Day, Query()], actor: Reader, when: Known
     ) -> dict[str, str]:
         return {"cap": ledger.liability_cap(account_id, on, **when)}
 
     @api.get("/accounts/{account_id}/subprocessors", tags=["account reads"])
     def subprocessors(
-        account_id: UUID,
-        on: date,
-        actor: Reader,
-        when: Known,
+        account_id: UUID, on: Annotated[Day, Query()], actor: Reader, when: Known
     ) -> list[str]:
         return ledger.subprocessors(account_id, on, **when)
 
     # ---------------------------------------------------------------- vendor
 
     @api.post("/price-changes", status_code=204, tags=["vendor commands"])
-    def announce_price_change(
-        body: PriceChangeIn, request: Request, actor: Admin, key: Key = None
-    ) -> None:
-        with fingerprinted(request, body):
-            ledger.announce_price_change(
-                plan=body.plan,
-                currency=body.currency,
-                cycle=body.cycle,
-                price=body.price,
-                effective_on=body.effective_on,
-                actor=actor,
-                idempotency_key=key,
-            )
+    def announce_price_change(command: AnnouncePriceChange, actor: Admin, key: Key = None) -> None:
+        ledger.announce_price_change(command, actor=actor, idempotency_key=key)
 
     @api.post("/codes", status_code=204, tags=["vendor commands"])
-    def sell_code(body: CodeIn, request: Request, actor: Admin, key: Key = None) -> None:
-        with fingerprinted(request, body):
-            ledger.sell_code(body.code, body.currency, actor=actor, idempotency_key=key)
-
-    @api.post("/codes/{code}/redemption", response_model=Created, tags=["accounts"])
-    def redeem_code(
-        code: str, body: RedemptionIn, request: Request, actor: Writer, key: Key = None
-    ) -> Created:
-        owner = body.owner or OwnerIn(name="", email="")
-        with fingerprinted(request, body):
-            account_id = ledger.redeem_code(
-                code,
-                body.account,
-                owner_name=owner.name,
-                owner_email=owner.email,
-                company=body.company,
-                country=body.country,
-                currency=body.currency,
-                region=body.region,
-                actor=actor,
-                idempotency_key=key,
-            )
-        return Created(id=account_id)
+    def sell_code(command: SellCode, actor: Admin, key: Key = None) -> None:
+        ledger.sell_code(command, actor=actor, idempotency_key=key)
 
     # ---------------------------------------------------------------- subjects (GDPR)
 
-    @api.post("/subjects/{subject}/consents", status_code=204, tags=["subjects"])
+    @api.post("/subjects", status_code=201, response_model=Created, tags=["subjects"])
+    def give_first_consent(command: GiveConsent, actor: Writer, key: Key = None) -> Created:
+        """GDPR-1: consent of the subject its e-mail address names, or of a new one."""
+        return Created(id=ledger.give_consent(command, actor=actor, idempotency_key=key))
+
+    @api.post("/subjects/lookup", response_model=Created, tags=["subjects"])
+    def find_subject(body: AddressLookup, actor: Admin) -> Created:
+        """The subject an e-mail address names (none once it was erased)."""
+        return Created(id=ledger.find_subject(body.email))
+
+    @api.post("/subjects/{subject_id}/consents", response_model=Created, tags=["subjects"])
     def give_consent(
-        subject: str, body: ConsentIn, request: Request, actor: Writer, key: Key = None
-    ) -> None:
-        with fingerprinted(request, body):
-            ledger.give_consent(
-                subject,
-                body.purposes,
-                email=body.email,
-                name=body.name,
-                account_id=body.account,
-                actor=actor,
-                idempotency_key=key,
-            )
+        subject_id: UUID, command: GiveConsent, actor: Writer, key: Key = None
+    ) -> Created:
+        ledger.give_consent(command, subject_id, actor=actor, idempotency_key=key)
+        return Created(id=subject_id)
 
-    @api.post("/subjects/{subject}/consents/withdrawal", status_code=204, tags=["subjects"])
+    @api.post("/subjects/{subject_id}/consents/withdrawal", status_code=204, tags=["subjects"])
     def withdraw_consent(
-        subject: str, body: WithdrawalIn, request: Request, actor: Writer, key: Key = None
+        subject_id: UUID, command: WithdrawConsent, actor: Writer, key: Key = None
     ) -> None:
-        with fingerprinted(request, body):
-            ledger.withdraw_consent(subject, body.purposes, actor=actor, idempotency_key=key)
+        ledger.withdraw_consent(subject_id, command, actor=actor, idempotency_key=key)
 
-    @api.post("/subjects/{subject}/requests", tags=["subjects"])
+    @api.post("/subjects/{subject_id}/requests", tags=["subjects"])
     def subject_request(
-        subject: str, body: SubjectRequestIn, request: Request, actor: Admin, key: Key = None
+        subject_id: UUID, command: AnySubjectRequest, actor: Admin, key: Key = None
     ) -> dict[str, Any]:
-        """GDPR-3: access, portability and information answer with the export."""
-        with fingerprinted(request, body):
-            if body.right in ("access", "portability", "information"):
-                return ledger.request_access(subject, body.right, actor=actor, idempotency_key=key)
-            if body.right == "rectification":
-                ledger.request_rectification(
-                    subject, name=body.name, email=body.email, actor=actor, idempotency_key=key
-                )
-            elif body.right == "restriction":
-                ledger.request_restriction(subject, actor=actor, idempotency_key=key)
-            elif body.right == "objection":
-                ledger.object_to_processing(
-                    subject, body.purposes, actor=actor, idempotency_key=key
-                )
-            elif body.right == "erasure":
-                ledger.request_erasure(subject, actor=actor, idempotency_key=key)
-            else:
-                raise DomainError(
-                    ErrorCode.INVALID_INPUT, f"right: unknown right {body.right!r}", "right"
-                )
-        return ledger.subject(subject)
+        """GDPR-3: access, portability and information answer with the export; the others
+        with the subject as it now is."""
+        return ledger.subject_request(subject_id, command, actor=actor, idempotency_key=key)
 
-    @api.get("/subjects/{subject}", tags=["subjects"])
-    def get_subject(subject: str, actor: Admin, when: Known) -> dict[str, Any]:
-        return ledger.subject(subject, **when)
+    @api.get("/subjects/{subject_id}", tags=["subjects"])
+    def get_subject(subject_id: UUID, actor: Admin, when: Known) -> dict[str, Any]:
+        return ledger.subject(subject_id, **when)
 
-    @api.get("/subjects/{subject}/retention", tags=["subjects"])
-    def retention(subject: str, actor: Admin, when: Known) -> list[dict[str, Any]]:
-        return ledger.retention(subject, **when)
+    @api.get("/subjects/{subject_id}/retention", tags=["subjects"])
+    def retention(subject_id: UUID, actor: Admin, when: Known) -> list[dict[str, Any]]:
+        return ledger.retention(subject_id, **when)
 
     @api.get("/retention/due", response_model=Page, tags=["subjects"])
     def falls_due(
-        before: date, actor: Admin, limit: Limit = PAGE_LIMIT_DEFAULT, cursor: Cursor = None
+        before: Annotated[Day, Query()],
+        actor: Admin,
+        limit: Limit = PAGE_LIMIT_DEFAULT,
+        cursor: Cursor = None,
     ) -> Page:
         return page(ledger.falls_due(before), limit, cursor)
 
@@ -710,7 +559,9 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
         return json.loads(ledger.replay(until).document())
 
     @api.get("/audit/documents/{number}", tags=["audit"])
-    def audit_explain(number: str, actor: Auditor) -> dict[str, Any]:
+    def audit_explain(
+        number: Annotated[str, Path(pattern=r"^(CN-)?[0-9]{4}-[0-9]{6}$")], actor: Auditor
+    ) -> dict[str, Any]:
         """The trail of rules and events behind an invoice or credit note."""
         return ledger.explain(number)
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-import hashlib
 import json
 import random
 import smtplib
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -32,30 +30,41 @@ from adapters.clock import Clock, SystemClock
 from adapters.gateway import ChargeResult, PaymentGateway, SandboxGateway
 from adapters.mail import Claimed, Delivery, Mailer, Outbox, describe, message, permanent, render
 from adapters.store import EventStoreApp
-from domain.account import (
-    Account,
-    AccountStatus,
-    CancellationChannel,
-    PaymentMethodKind,
-    SuspensionReason,
+from domain.account import Account, AccountStatus
+from domain.catalog import Catalog
+from domain.commands import (
+    AccountCommand,
+    AnnouncePriceChange,
+    Command,
+    DisengageSubprocessor,
+    EngageSubprocessor,
+    GiveConsent,
+    OpenAccount,
+    OpenWithCode,
+    RedeemCode,
+    RequestAccess,
+    RequestErasure,
+    RequestRectification,
+    SellCode,
+    SubjectRequest,
+    WithdrawConsent,
 )
-from domain.catalog import Catalog, Cycle
 from domain.dates import check_utc, iso
 from domain.errors import DomainError, ErrorCode, invalid
 from domain.integrity import LogSeal
-from domain.invoicing import Address, Invoice
+from domain.invoicing import Invoice
 from domain.lifetime import Code
 from domain.model import Aggregate, Event
 from domain.money import Money
 from domain.numbering import DocumentKind, InvoiceSeries, Numbering
 from domain.personal import Scope
 from domain.policy import Terms
-from domain.prepaid import DEFAULT_CANCELLATION_FEE
 from domain.pricing import PriceBook
 from domain.registry import CommandRecord, SlugClaim, slug_candidates, slugify
 from domain.residency import SubprocessorList
 from domain.schedule import Task, TaskKind
-from domain.subjects import Purpose, Right, Subject
+from domain.subjects import Right, Subject
+from domain.values import check_day, check_instant
 from projections.audit import Replay, Verification, explain, moved_heads, replay, verify
 from projections.due import DueIndex
 from projections.finance import FinanceProjection, facts, view_for
@@ -82,10 +91,6 @@ NOTIFIED_TOPIC = get_topic(Account.OwnerNotified)
 
 T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
-
-# An outer boundary (the HTTP API) fingerprints the whole request it received; an
-# idempotency key is then bound to that, not to the command's own summary of it.
-REQUEST_FINGERPRINT: ContextVar[str | None] = ContextVar("request_fingerprint", default=None)
 
 
 When = datetime | str | None  # an instant as given to a query: ISO 8601 with an offset
@@ -250,19 +255,21 @@ class Ledger:
         at: datetime | None = None,
         actor: str | None = None,
         idempotency_key: str | None = None,
-        request: dict[str, Any] | None = None,
+        command: Command | None = None,
+        target: UUID | None = None,
         encode: Callable[[T], dict[str, Any]] = lambda _: {},
     ) -> tuple[T | None, dict[str, Any], list[Aggregate]]:
         """Runs `work` and saves what it changed in one transaction, retrying from a fresh
         load when another writer got there first. With an idempotency key, a repeat of the
-        same request returns the first result and records nothing."""
-        fingerprint = ""  # what the request was, kept with its idempotency key
-        if idempotency_key is not None:
-            fingerprint = REQUEST_FINGERPRINT.get() or _fingerprint(request or {})
+        same command by the same actor returns the first result and records nothing; the
+        key is the actor's own (another token's use of it is another key)."""
+        fingerprint = command.fingerprint(target) if command is not None else ""
+        key = idempotency_key
+        record_id = CommandRecord.id_for(actor, key) if key is not None else None
         for attempt in range(MAX_COMMAND_ATTEMPTS):
             unit = Unit(self, at or self.now(), actor, fresh=attempt > 0)
-            if idempotency_key is not None:
-                previous = self._command_record(idempotency_key)
+            if record_id is not None:
+                previous = self._command_record(record_id)
                 if previous is not None:
                     if previous.fingerprint != fingerprint:
                         raise DomainError(
@@ -274,8 +281,8 @@ class Ledger:
             result = work(unit)
             encoded = encode(result)
             changed = unit.changed()
-            if idempotency_key is not None:
-                changed.append(CommandRecord.record(idempotency_key, fingerprint, encoded, unit.at))
+            if key is not None:
+                changed.append(CommandRecord.record(actor, key, fingerprint, encoded, unit.at))
             try:
                 if changed:
                     self.store.save_checked(*changed, reads=unit.reads())
@@ -285,116 +292,98 @@ class Ledger:
             return result, encoded, changed
         raise RuntimeError("too many concurrent writers; the command was not recorded")
 
-    def _command_record(self, key: str) -> CommandRecord | None:
+    def _command_record(self, record_id: UUID) -> CommandRecord | None:
         try:
-            record = self.store.aggregate(CommandRecord.id_for(key))
+            record = self.store.aggregate(record_id)
         except AggregateNotFoundError:
             return None
         assert isinstance(record, CommandRecord)
         return record
 
-    def _account_command(
+    # ------------------------------------------------------------ commands
+
+    def execute(
         self,
         account_id: UUID,
-        action: Callable[[Account, Unit], None],
+        command: AccountCommand,
         *,
-        actor: str | None,
-        idempotency_key: str | None,
-        request: dict[str, Any],
+        actor: str | None = None,
+        idempotency_key: str | None = None,
     ) -> None:
+        """A command on one account (domain.commands): the account loaded, the command's
+        one call on it, the account saved; then whatever it made due is charged."""
+
         def work(unit: Unit) -> None:
-            action(unit.account(account_id), unit)
+            command.carry_out(unit.account(account_id), unit)
 
         _, _, changed = self._transact(
             work,
             actor=actor,
             idempotency_key=idempotency_key,
-            request={"account": str(account_id), **request},
+            command=command,
+            target=account_id,
         )
         saved = next((a for a in changed if a.id == account_id), None)
         if isinstance(saved, Account):
             self.collect_payments(account_id, self.now(), actor=actor, saved=saved)
 
-    # ------------------------------------------------------------ commands
-
     def open_account(
         self,
+        command: OpenAccount,
         *,
-        owner_name: str,
-        owner_email: str,
-        company: str,
-        country: str,
-        currency: str,
-        plan: str,
-        cycle: str,
-        seats: int,
-        trial_days: int | None = None,
-        region: str | None = None,
-        language: str = "en",
         actor: str | None = None,
         idempotency_key: str | None = None,
     ) -> UUID:
         """ACC-1, ACC-3, TRIAL-1."""
-        account_cycle = _enum(Cycle, cycle, "cycle")
 
         def work(unit: Unit) -> UUID:
             return self._open_with_slug(
                 unit,
-                company,
+                command.company,
                 lambda slug: Account.open(
                     account_id=uuid4(),
                     at=unit.at,
-                    owner_name=owner_name,
-                    owner_email=owner_email,
-                    company=company,
-                    country=country,
-                    currency=currency,
-                    plan=plan,
-                    cycle=account_cycle,
-                    seats=seats,
-                    trial_days=trial_days,
-                    region=region,
+                    owner=command.owner.person(),
+                    company=command.company,
+                    country=command.country,
+                    currency=command.currency,
+                    plan=command.plan,
+                    cycle=command.cycle,
+                    seats=command.seats,
+                    trial_days=command.trial_days,
+                    region=command.region,
                     slug=slug,
                     terms=unit.terms,
                     actor=actor,
-                    language=language,
+                    language=command.language,
                 ),
             ).id
 
-        request = {
-            "command": "open_account",
-            "owner_email": owner_email,
-            "company": company,
-            "plan": plan,
-            "cycle": cycle,
-            "seats": seats,
-            "language": language,
-        }
-        return self._transact_for_account(work, actor, idempotency_key, request)
+        return self._transact_for_account(work, actor, idempotency_key, command)
 
     def _transact_for_account(
         self,
         work: Callable[[Unit], UUID],
         actor: str | None,
         idempotency_key: str | None,
-        request: dict[str, Any],
+        command: Command,
     ) -> UUID:
         """A command that opens an account answers with its id, the first one on a repeat."""
         result, encoded, _ = self._transact(
             work,
             actor=actor,
             idempotency_key=idempotency_key,
-            request=request,
+            command=command,
             encode=lambda account_id: {"account_id": str(account_id)},
         )
         return result if result is not None else UUID(encoded["account_id"])
 
     def _open_with_slug(
-        self, unit: Unit, company: object, opening: Callable[[str], Account]
+        self, unit: Unit, company: str, opening: Callable[[str], Account]
     ) -> Account:
         """ACC-1: a new account takes the first free slug of its company name; the claim is
         saved with the account, so two racing for one slug conflict and one retries."""
-        slug = self._free_slug(slugify(company) if isinstance(company, str) else "")
+        slug = self._free_slug(slugify(company))
         account = opening(slug)
         unit.add(account)
         unit.add(SlugClaim.claim(slug, account.id, unit.at))
@@ -406,329 +395,34 @@ class Ledger:
                 return candidate
         raise invalid("company", "no free slug left for this company name")
 
-    def add_seats(
-        self,
-        account_id: UUID,
-        count: int,
-        *,
-        actor: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> None:
-        self._account_command(
-            account_id,
-            lambda account, unit: account.add_seats(count, unit.at, unit.terms, unit.numbering),
-            actor=actor,
-            idempotency_key=idempotency_key,
-            request={"command": "add_seats", "count": count},
-        )
-
-    def remove_seats(
-        self,
-        account_id: UUID,
-        count: int,
-        *,
-        actor: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> None:
-        self._account_command(
-            account_id,
-            lambda account, unit: account.remove_seats(count, unit.at, unit.terms),
-            actor=actor,
-            idempotency_key=idempotency_key,
-            request={"command": "remove_seats", "count": count},
-        )
-
-    def change_plan(
-        self,
-        account_id: UUID,
-        plan: str,
-        *,
-        actor: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> None:
-        self._account_command(
-            account_id,
-            lambda account, unit: account.change_plan(plan, unit.at, unit.terms, unit.numbering),
-            actor=actor,
-            idempotency_key=idempotency_key,
-            request={"command": "change_plan", "plan": plan},
-        )
-
-    def add_payment_method(
-        self,
-        account_id: UUID,
-        kind: str,
-        token: str,
-        *,
-        actor: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> None:
-        method = _enum(PaymentMethodKind, kind, "kind")
-        self._account_command(
-            account_id,
-            lambda account, unit: account.add_payment_method(
-                method, token, unit.at, unit.terms, unit.numbering
-            ),
-            actor=actor,
-            idempotency_key=idempotency_key,
-            request={"command": "add_payment_method", "kind": kind, "token": token},
-        )
-
-    def set_billing_details(
-        self,
-        account_id: UUID,
-        *,
-        name: str,
-        company: str,
-        email: str | None = None,
-        address: dict[str, Any] | None = None,
-        actor: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> None:
-        parsed = _address(address)
-        self._account_command(
-            account_id,
-            lambda account, unit: account.set_billing_details(
-                name=name,
-                email=email,
-                company=company,
-                address=parsed,
-                at=unit.at,
-                terms=unit.terms,
-                numbering=unit.numbering,
-            ),
-            actor=actor,
-            idempotency_key=idempotency_key,
-            request={
-                "command": "set_billing_details",
-                "name": name,
-                "company": company,
-                "address": address,
-            },
-        )
-
-    def set_vat_id(
-        self,
-        account_id: UUID,
-        vat_id: str,
-        *,
-        actor: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> None:
-        self._account_command(
-            account_id,
-            lambda account, unit: account.set_vat_id(vat_id, unit.at),
-            actor=actor,
-            idempotency_key=idempotency_key,
-            request={"command": "set_vat_id", "vat_id": vat_id},
-        )
-
-    def choose_language(
-        self,
-        account_id: UUID,
-        language: str,
-        *,
-        actor: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> None:
-        self._account_command(
-            account_id,
-            lambda account, unit: account.choose_language(language, unit.at),
-            actor=actor,
-            idempotency_key=idempotency_key,
-            request={"command": "choose_language", "language": language},
-        )
-
-    def record_activity(
-        self, account_id: UUID, *, actor: str | None = None, idempotency_key: str | None = None
-    ) -> None:
-        self._account_command(
-            account_id,
-            lambda account, unit: account.record_activity(unit.at),
-            actor=actor,
-            idempotency_key=idempotency_key,
-            request={"command": "record_activity"},
-        )
-
-    def cancel(
-        self,
-        account_id: UUID,
-        via: str,
-        *,
-        actor: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> None:
-        channel = _enum(CancellationChannel, via, "via")
-        self._account_command(
-            account_id,
-            lambda account, unit: account.cancel(channel, unit.at, unit.terms),
-            actor=actor,
-            idempotency_key=idempotency_key,
-            request={"command": "cancel", "via": via},
-        )
-
-    def suspend(
-        self,
-        account_id: UUID,
-        reason: str,
-        *,
-        actor: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> None:
-        why = _enum(SuspensionReason, reason, "reason")
-        self._account_command(
-            account_id,
-            lambda account, unit: account.suspend(why, unit.at),
-            actor=actor,
-            idempotency_key=idempotency_key,
-            request={"command": "suspend", "reason": reason},
-        )
-
-    def lift_suspension(
-        self,
-        account_id: UUID,
-        reason: str,
-        *,
-        actor: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> None:
-        why = _enum(SuspensionReason, reason, "reason")
-        self._account_command(
-            account_id,
-            lambda account, unit: account.lift_suspension(why, unit.at, unit.terms, unit.numbering),
-            actor=actor,
-            idempotency_key=idempotency_key,
-            request={"command": "lift_suspension", "reason": reason},
-        )
-
-    def report_shared_login(
-        self,
-        account_id: UUID,
-        login: str,
-        *,
-        actor: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> None:
-        self._account_command(
-            account_id,
-            lambda account, unit: account.report_shared_login(login, unit.at),
-            actor=actor,
-            idempotency_key=idempotency_key,
-            request={"command": "report_shared_login", "login": login},
-        )
-
-    def resolve_shared_login(
-        self,
-        account_id: UUID,
-        login: str,
-        *,
-        actor: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> None:
-        self._account_command(
-            account_id,
-            lambda account, unit: account.resolve_shared_login(login, unit.at),
-            actor=actor,
-            idempotency_key=idempotency_key,
-            request={"command": "resolve_shared_login", "login": login},
-        )
-
-    def correct_invoice(
-        self,
-        account_id: UUID,
-        *,
-        name: str | None = None,
-        company: str | None = None,
-        address: dict[str, Any] | None = None,
-        actor: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> None:
-        parsed = _address(address)
-        self._account_command(
-            account_id,
-            lambda account, unit: account.correct_invoice(
-                name=name, company=company, address=parsed, at=unit.at, numbering=unit.numbering
-            ),
-            actor=actor,
-            idempotency_key=idempotency_key,
-            request={
-                "command": "correct_invoice",
-                "name": name,
-                "company": company,
-                "address": address,
-            },
-        )
-
     def announce_price_change(
         self,
+        command: AnnouncePriceChange,
         *,
-        plan: str,
-        currency: str,
-        cycle: str,
-        price: str | Decimal,
-        effective_on: date | str,
         actor: str | None = None,
         idempotency_key: str | None = None,
     ) -> None:
         """BILL-6: the owner of every affected account (open or trialing, on that plan,
         currency and cycle) is notified at announcement, in the same transaction."""
-        price_cycle = _enum(Cycle, cycle, "cycle")
-        amount = _decimal(price, "price")
-        day = _date(effective_on, "effective_on")
 
         def work(unit: Unit) -> None:
             change = unit.price_book().announce(
                 unit.terms.catalog,
-                plan=plan,
-                currency=currency,
-                cycle=price_cycle,
-                price=amount,
-                effective_on=day,
+                plan=command.plan,
+                currency=command.currency,
+                cycle=command.cycle,
+                price=command.price.amount,
+                effective_on=command.effective_on,
                 at=unit.at,
             )
             for account_id in self.account_ids():
                 unit.account(account_id).notify_price_change(change, unit.at)
 
-        self._transact(
-            work,
-            actor=actor,
-            idempotency_key=idempotency_key,
-            request={
-                "command": "announce_price_change",
-                "plan": plan,
-                "currency": currency,
-                "cycle": cycle,
-                "price": str(amount),
-                "effective_on": str(day),
-            },
-        )
-
-    def grant_prepaid_credit(
-        self,
-        account_id: UUID,
-        amount: str,
-        cancellation_fee: str | Decimal = DEFAULT_CANCELLATION_FEE,
-        *,
-        actor: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> None:
-        """CREDIT-1: a pool granted by agreement (a vendor command: not activity)."""
-        money = Money.parse(amount)
-        fee = _decimal(cancellation_fee, "cancellation_fee")
-        self._account_command(
-            account_id,
-            lambda account, unit: account.grant_prepaid_credit(
-                money, fee, unit.at, unit.terms, unit.numbering
-            ),
-            actor=actor,
-            idempotency_key=idempotency_key,
-            request={"command": "grant_prepaid_credit", "amount": amount, "fee": str(fee)},
-        )
+        self._transact(work, actor=actor, idempotency_key=idempotency_key, command=command)
 
     def sell_code(
         self,
-        code: str,
-        currency: str = "USD",
+        command: SellCode,
         *,
         actor: str | None = None,
         idempotency_key: str | None = None,
@@ -736,176 +430,241 @@ class Ledger:
         """LTD-1: a lifetime-deal code is sold once."""
 
         def work(unit: Unit) -> None:
-            if isinstance(code, str) and Code.id_for(code.strip()) in self.store.repository:
+            if Code.id_for(command.code) in self.store.repository:
                 raise invalid("code", "this code was sold already")
-            unit.add(Code.sell(code, currency, unit.at))
+            unit.add(Code.sell(command.code, command.currency, unit.at))
+
+        self._transact(work, actor=actor, idempotency_key=idempotency_key, command=command)
+
+    def redeem_code(
+        self,
+        account_id: UUID,
+        command: RedeemCode,
+        *,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """LTD-2..4: an existing account redeems a code. A code redeemed before on another
+        account suspends both accounts (code_reuse)."""
+
+        def work(unit: Unit) -> UUID:
+            lifetime = self._code(unit, command.code)
+            account = unit.account(account_id)
+            account.check_no_code()
+            lifetime.check_redeemable(unit.at, unit.terms.ltd_redeem_deadline, account.currency)
+            account.redeem_code(lifetime.code, unit.at, unit.terms)
+            self._take_code(unit, lifetime, account)
+            return account.id
 
         self._transact(
             work,
             actor=actor,
             idempotency_key=idempotency_key,
-            request={"command": "sell_code", "code": code, "currency": currency},
+            command=command,
+            target=account_id,
         )
 
-    def redeem_code(
+    def open_with_code(
         self,
-        code: str,
-        account_id: UUID | None = None,
+        command: OpenWithCode,
         *,
-        owner_name: str = "",
-        owner_email: str = "",
-        company: str = "",
-        country: str = "",
-        currency: str = "USD",
-        region: str | None = None,
         actor: str | None = None,
         idempotency_key: str | None = None,
     ) -> UUID:
-        """LTD-2..4: redeems a code on an existing account, or opens one with it. A code
-        redeemed before on another account suspends both accounts (code_reuse)."""
+        """LTD-2/3: a code opens a lifetime-deal account (LTD-4: a reused code suspends
+        both accounts)."""
 
         def work(unit: Unit) -> UUID:
-            lifetime = self._code(unit, code)
-            if account_id is not None:
-                account = unit.account(account_id)
-                account.check_no_code()
-                lifetime.check_redeemable(unit.at, unit.terms.ltd_redeem_deadline, account.currency)
-                account.redeem_code(lifetime.code, unit.at, unit.terms)
-            else:
-                lifetime.check_redeemable(unit.at, unit.terms.ltd_redeem_deadline, currency)
-                account = self._open_with_slug(
-                    unit,
-                    company,
-                    lambda slug: Account.open_lifetime(
-                        account_id=uuid4(),
-                        at=unit.at,
-                        code=lifetime.code,
-                        owner_name=owner_name,
-                        owner_email=owner_email,
-                        company=company,
-                        country=country,
-                        currency=currency,
-                        region=region,
-                        slug=slug,
-                        terms=unit.terms,
-                        actor=actor,
-                    ),
-                )
-            first = lifetime.first_redeemer
-            account.take_code(lifetime, unit.at, unit.account(first) if first else None)
+            lifetime = self._code(unit, command.code)
+            lifetime.check_redeemable(unit.at, unit.terms.ltd_redeem_deadline, command.currency)
+            account = self._open_with_slug(
+                unit,
+                command.company,
+                lambda slug: Account.open_lifetime(
+                    account_id=uuid4(),
+                    at=unit.at,
+                    code=lifetime.code,
+                    owner=command.owner.person(),
+                    company=command.company,
+                    country=command.country,
+                    currency=command.currency,
+                    region=command.region,
+                    slug=slug,
+                    terms=unit.terms,
+                    actor=actor,
+                ),
+            )
+            self._take_code(unit, lifetime, account)
             return account.id
 
-        request = {
-            "command": "redeem_code",
-            "code": code,
-            "account": str(account_id),
-            "company": company,
-        }
-        return self._transact_for_account(work, actor, idempotency_key, request)
+        return self._transact_for_account(work, actor, idempotency_key, command)
+
+    def _take_code(self, unit: Unit, lifetime: Code, account: Account) -> None:
+        first = lifetime.first_redeemer
+        account.take_code(lifetime, unit.at, unit.account(first) if first else None)
 
     def _code(self, unit: Unit, code: str) -> Code:
         try:
-            return unit.get(Code.id_for(str(code).strip()), Code)
+            return unit.get(Code.id_for(code), Code)
         except AggregateNotFoundError:
             raise DomainError(
                 ErrorCode.UNKNOWN_CODE, f"no lifetime-deal code {code!r} was sold", "code"
             ) from None
 
+    # ------------------------------------------------------------ data subjects (GDPR)
+
     def give_consent(
         self,
-        subject: str,
-        purposes: list[str],
+        command: GiveConsent,
+        subject_id: UUID | None = None,
         *,
-        email: str | None = None,
-        name: str | None = None,
-        account_id: UUID | None = None,
-        source: str = "api",
         actor: str | None = None,
         idempotency_key: str | None = None,
-    ) -> None:
-        """GDPR-1: consent per purpose, optionally linked to a customer account. Not account
-        activity (IDLE-1)."""
-        wanted = _purposes(purposes)
+    ) -> UUID:
+        """GDPR-1: consent per purpose, optionally linked to a customer account; the
+        subject's id. Without an id, the subject is the one its e-mail address names, or a
+        new one. Not account activity (IDLE-1)."""
+        claimed = False
+        if subject_id is None:
+            if command.email is None:
+                raise invalid("email", "a new subject needs a name and an e-mail address")
+            # the subject the address names, or a new one (of two racing, one wins)
+            subject_id, claimed = self.store.keys.claim_subject(command.email, uuid4(), self.now())
+        subject = subject_id
 
         def work(unit: Unit) -> None:
-            if account_id is not None:
-                unit.account(account_id)
+            if command.account is not None:
+                unit.account(command.account)
             try:
-                found = unit.get(Subject.id_for(str(subject)), Subject)
+                found = unit.get(subject, Subject)
             except AggregateNotFoundError:
                 unit.add(
                     Subject.first_consent(
-                        key=str(subject),
-                        purposes=wanted,
-                        name=name,
-                        email=email,
-                        account_id=account_id,
-                        source=source,
+                        subject_id=subject,
+                        purposes=command.purposes,
+                        name=command.name,
+                        email=command.email,
+                        account_id=command.account,
+                        source=command.source,
                         at=unit.at,
                         actor=actor,
                     )
                 )
                 return
             found.give_consent(
-                purposes=wanted,
-                name=name,
-                email=email,
-                account_id=account_id,
-                source=source,
+                purposes=command.purposes,
+                name=command.name,
+                email=command.email,
+                account_id=command.account,
+                source=command.source,
                 at=unit.at,
             )
 
-        self._transact(
-            work,
-            actor=actor,
-            idempotency_key=idempotency_key,
-            request={"command": "give_consent", "subject": subject, "purposes": sorted(purposes)},
+        self._addressed(
+            subject,
+            command.email,
+            lambda: self._transact(
+                work,
+                actor=actor,
+                idempotency_key=idempotency_key,
+                command=command,
+                target=subject,
+            ),
+            claimed=claimed,
         )
+        return subject
+
+    def _addressed(
+        self,
+        subject_id: UUID,
+        email: str | None,
+        record: Callable[[], Any],
+        *,
+        claimed: bool = False,
+    ) -> None:
+        """Records a command that gives a subject an address, which from then on names the
+        subject (the look-up of `find_subject`). The address is claimed first (`claimed`:
+        it was, by this call), so two racing to create one subject make one; a refused
+        command leaves no claim behind, and the address the subject had before no longer
+        names it."""
+        if email is None:
+            record()
+            return
+        keys = self.store.keys
+        before = self._current_address(subject_id)
+        holder, made = keys.claim_subject(email, subject_id, self.now())
+        if holder != subject_id:
+            raise invalid("email", "this address is another data subject's")
+        try:
+            record()
+        except BaseException:
+            if made or claimed:
+                keys.release_address(email, subject_id, self.now())
+            raise
+        if before is not None and before.casefold() != email.casefold():
+            keys.release_address(before, subject_id, self.now())
+
+    def _current_address(self, subject_id: UUID) -> str | None:
+        try:
+            found = self.store.aggregate(subject_id)
+        except AggregateNotFoundError:
+            return None
+        return found.email if isinstance(found, Subject) else None
+
+    def find_subject(self, email: str) -> UUID:
+        """The subject an e-mail address names, while its data is held (not after erasure:
+        the look-up goes with it)."""
+        found = self.store.keys.find_subject(email)
+        if found is None or found not in self.store.repository:
+            raise DomainError(
+                ErrorCode.UNKNOWN_SUBJECT, "no data subject has this address", "email"
+            )
+        return found
 
     def withdraw_consent(
         self,
-        subject: str,
-        purposes: list[str],
+        subject_id: UUID,
+        command: WithdrawConsent,
         *,
         actor: str | None = None,
         idempotency_key: str | None = None,
     ) -> None:
-        wanted = _purposes(purposes)
         self._transact(
-            lambda unit: self._subject(unit, subject).withdraw_consent(wanted, unit.at),
+            lambda unit: self._subject(unit, subject_id).withdraw_consent(
+                command.purposes, unit.at
+            ),
             actor=actor,
             idempotency_key=idempotency_key,
-            request={
-                "command": "withdraw_consent",
-                "subject": subject,
-                "purposes": sorted(purposes),
-            },
+            command=command,
+            target=subject_id,
         )
 
-    def _subject(self, unit: Unit, key: str) -> Subject:
+    def _subject(self, unit: Unit, subject_id: UUID) -> Subject:
         try:
-            return unit.get(Subject.id_for(str(key)), Subject)
-        except AggregateNotFoundError:
+            return unit.get(subject_id, Subject)
+        except (AggregateNotFoundError, AssertionError):
             raise DomainError(
-                ErrorCode.UNKNOWN_SUBJECT, f"no data subject {key!r}", "subject"
+                ErrorCode.UNKNOWN_SUBJECT, f"no data subject {subject_id}", "subject"
             ) from None
 
-    def _load_subject(self, key: str, known: Knowledge = NOW) -> Subject:
+    def _load_subject(self, subject_id: UUID, known: Knowledge = NOW) -> Subject:
         try:
-            found = self._aggregate(Subject.id_for(str(key)), known)
+            found = self._aggregate(subject_id, known)
         except AggregateNotFoundError:
-            raise DomainError(
-                ErrorCode.UNKNOWN_SUBJECT, f"no data subject {key!r}", "subject"
-            ) from None
-        assert isinstance(found, Subject)
+            found = None
+        if not isinstance(found, Subject):
+            raise DomainError(ErrorCode.UNKNOWN_SUBJECT, f"no data subject {subject_id}", "subject")
         return found
 
     def _linked_account(self, subject: Subject, known: Knowledge = NOW) -> Account | None:
         return self.load(subject.account_id, known) if subject.account_id else None
 
-    def subject(self, key: str, *, as_of: When = None, known_at: When = None) -> dict[str, Any]:
-        found = self._load_subject(key, Knowledge.of(as_of, known_at))
+    def subject(
+        self, subject_id: UUID, *, as_of: When = None, known_at: When = None
+    ) -> dict[str, Any]:
+        found = self._load_subject(subject_id, Knowledge.of(as_of, known_at))
         return {
+            "id": str(found.id),
             "name": found.name,
             "email": found.email,
             "consents": [p.value for p in found.in_force()],
@@ -928,11 +687,11 @@ class Ledger:
         }
 
     def retention(
-        self, key: str, *, as_of: When = None, known_at: When = None
+        self, subject_id: UUID, *, as_of: When = None, known_at: When = None
     ) -> list[dict[str, Any]]:
         """GDPR-2/5: per category, the date the data falls due for erasure and why."""
         known = Knowledge.of(as_of, known_at)
-        found = self._load_subject(key, known)
+        found = self._load_subject(subject_id, known)
         return [
             {
                 "category": item.category,
@@ -946,7 +705,7 @@ class Ledger:
         """GDPR-2/3/5 for the scheduler and the data-protection officer: every retention
         deadline and every request deadline before a date, earliest first, with whether
         the work was done."""
-        day = _date(before, "before")
+        before = _day(before, "before")
         with self._due_lock:
             self.due.catch_up()
             subject_ids = self.due.subjects_in_order()
@@ -956,10 +715,10 @@ class Ledger:
             assert isinstance(subject, Subject)
             account = self._linked_account(subject)
             for item in subject.retention(account):
-                if item.due_on is not None and item.due_on < day:
+                if item.due_on is not None and item.due_on < before:
                     found.append(
                         {
-                            "subject": subject.key,
+                            "subject": str(subject.id),
                             "category": item.category,
                             "due_on": str(item.due_on),
                             "basis": item.basis,
@@ -968,173 +727,123 @@ class Ledger:
                     )
             found.extend(
                 {
-                    "subject": subject.key,
+                    "subject": str(subject.id),
                     "category": f"request:{r.right.value}",
                     "due_on": str(r.due_on),
                     "basis": "request",
                     "done": r.answered_at is not None,
                 }
                 for r in subject.requests
-                if r.due_on < day
+                if r.due_on < before
             )
         return sorted(found, key=lambda item: item["due_on"])
 
     # -------------------------------------------------- subject requests (GDPR-3/4)
 
-    def _subject_request(
+    def subject_request(
         self,
-        key: str,
-        right: Right,
-        carry_out: Callable[[Subject, Unit], str],
+        subject_id: UUID,
+        command: SubjectRequest,
         *,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """GDPR-3: records the request with its deadline, carries it out and records the
+        answer, in one transaction; answers with the export for access, portability and
+        information, else with the subject as it now is."""
+        if isinstance(command, RequestErasure):
+            self._erase_on_request(subject_id, command, actor, idempotency_key)
+            return self.subject(subject_id)
+        email = command.email if isinstance(command, RequestRectification) else None
+        self._addressed(
+            subject_id,
+            email,
+            lambda: self._answer(subject_id, command, command.answer, actor, idempotency_key),
+        )
+        if isinstance(command, RequestAccess):
+            return self.export_subject(subject_id)
+        return self.subject(subject_id)
+
+    def _answer(
+        self,
+        subject_id: UUID,
+        command: SubjectRequest,
+        carry_out: Callable[[Subject, datetime], str],
         actor: str | None,
         idempotency_key: str | None,
-        request: dict[str, Any],
     ) -> None:
-        """GDPR-3: records the request with its deadline, carries it out and records the
-        answer, in one transaction."""
-
         def work(unit: Unit) -> None:
-            subject = self._subject(unit, key)
-            number = subject.receive_request(right, unit.at)
-            subject.answer_request(number, carry_out(subject, unit), unit.at)
+            subject = self._subject(unit, subject_id)
+            number = subject.receive_request(Right(command.right), unit.at)
+            subject.answer_request(number, carry_out(subject, unit.at), unit.at)
 
         self._transact(
             work,
             actor=actor,
             idempotency_key=idempotency_key,
-            request={"command": f"request_{right.value}", "subject": key, **request},
+            command=command,
+            target=subject_id,
         )
 
-    def request_access(
+    def _erase_on_request(
         self,
-        subject: str,
-        right: str = "access",
-        *,
-        actor: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> dict[str, Any]:
-        """GDPR-3: access, portability and information are answered with the export."""
-        wanted = _enum(Right, right, "right")
-        if wanted not in (Right.ACCESS, Right.PORTABILITY, Right.INFORMATION):
-            raise invalid("right", "access, portability or information")
-        self._subject_request(
-            subject,
-            wanted,
-            lambda _subject, _unit: "export",
-            actor=actor,
-            idempotency_key=idempotency_key,
-            request={},
-        )
-        return self.export_subject(subject)
-
-    def request_rectification(
-        self,
-        subject: str,
-        *,
-        name: str | None = None,
-        email: str | None = None,
-        actor: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> None:
-        def carry_out(found: Subject, unit: Unit) -> str:
-            found.rectify(name, email, unit.at)
-            return "rectified"
-
-        self._subject_request(
-            subject,
-            Right.RECTIFICATION,
-            carry_out,
-            actor=actor,
-            idempotency_key=idempotency_key,
-            request={"name": name, "email": email},
-        )
-
-    def request_restriction(
-        self, subject: str, *, actor: str | None = None, idempotency_key: str | None = None
-    ) -> None:
-        def carry_out(found: Subject, unit: Unit) -> str:
-            found.restrict(unit.at)
-            return "restricted"
-
-        self._subject_request(
-            subject,
-            Right.RESTRICTION,
-            carry_out,
-            actor=actor,
-            idempotency_key=idempotency_key,
-            request={},
-        )
-
-    def object_to_processing(
-        self,
-        subject: str,
-        purposes: list[str],
-        *,
-        actor: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> None:
-        wanted = _purposes(purposes)
-
-        def carry_out(found: Subject, unit: Unit) -> str:
-            found.object_to(wanted, unit.at)
-            return "objection recorded"
-
-        self._subject_request(
-            subject,
-            Right.OBJECTION,
-            carry_out,
-            actor=actor,
-            idempotency_key=idempotency_key,
-            request={"purposes": sorted(purposes)},
-        )
-
-    def request_erasure(
-        self, subject: str, *, actor: str | None = None, idempotency_key: str | None = None
+        subject_id: UUID,
+        command: RequestErasure,
+        actor: str | None,
+        idempotency_key: str | None,
     ) -> None:
         """GDPR-4: erasure is carried out when requested: the subject's key and, for the
-        person of a linked account, the account's profile key are destroyed first, then the
-        facts are recorded. Billing records under GDPR-5 keep their key until their period
-        ends; the scheduler destroys it then."""
-        found = self._load_subject(subject)
+        person of a linked account, the account's profile key are destroyed first, with
+        the look-up from the subject's address; then the facts are recorded. Billing
+        records under GDPR-5 keep their key until their period ends; the scheduler
+        destroys it then."""
+        found = self._load_subject(subject_id)
         account = self._linked_account(found)
         at = self.now()
-        repeated = idempotency_key is not None and self._command_record(idempotency_key)
+        repeated = (
+            idempotency_key is not None
+            and self._command_record(CommandRecord.id_for(actor, idempotency_key)) is not None
+        )
         scopes = account.scopes_erasable_on_request(at) if account and not repeated else []
         if not repeated:  # a repeat must not destroy keys made since the first request
             self._destroy_keys(found.id, [Scope.SUBJECT], at)
+            self.store.keys.forget_subject(found.id, at)
         if account is not None:
             self._destroy_keys(account.id, scopes, at)
 
-        def carry_out(fresh: Subject, unit: Unit) -> str:
-            fresh.erase_on_request(unit.at)
-            if account is None:
-                return "erased"
-            linked = unit.account(account.id)
-            linked.erase_personal_data(scopes, "requested", unit.at)
-            end = linked.statutory_end()
-            if Scope.BILLING in scopes or end is None:
-                return "erased"
-            return f"erased; billing records kept until {end} (GDPR-5)"
+        def carry_out(fresh: Subject, when: datetime) -> str:
+            fresh.erase_on_request(when)
+            return "erased"
 
-        self._subject_request(
-            subject,
-            Right.ERASURE,
-            carry_out,
+        def work(unit: Unit) -> None:
+            subject = self._subject(unit, subject_id)
+            number = subject.receive_request(Right.ERASURE, unit.at)
+            answer = carry_out(subject, unit.at)
+            if account is not None:
+                linked = unit.account(account.id)
+                linked.erase_personal_data(scopes, "requested", unit.at)
+                end = linked.statutory_end()
+                if Scope.BILLING not in scopes and end is not None:
+                    answer = f"erased; billing records kept until {end} (GDPR-5)"
+            subject.answer_request(number, answer, unit.at)
+
+        self._transact(
+            work,
             actor=actor,
             idempotency_key=idempotency_key,
-            request={},
+            command=command,
+            target=subject_id,
         )
-        self.store.keys.compact()
+        self.store.keys.purge(at)
 
-    def export_subject(self, key: str) -> dict[str, Any]:
+    def export_subject(self, subject_id: UUID) -> dict[str, Any]:
         """GDPR-3: everything the ledger holds on the subject, machine-readable: the subject,
         its retention, and every recorded fact about it and its linked account."""
-        found = self._load_subject(key)
+        found = self._load_subject(subject_id)
         account = self._linked_account(found)
         export: dict[str, Any] = {
-            "subject": {"key": found.key, **self.subject(key)},
-            "retention": self.retention(key),
+            "subject": self.subject(subject_id),
+            "retention": self.retention(subject_id),
             "events": self._history(found.id),
         }
         if account is not None:
@@ -1158,6 +867,8 @@ class Ledger:
             if isinstance(e, Event)
         ]
 
+    # ------------------------------------------------------------ sub-processors
+
     def _subprocessor_list(self, unit: Unit) -> SubprocessorList:
         try:
             return unit.get(SubprocessorList.ID, SubprocessorList)
@@ -1166,22 +877,25 @@ class Ledger:
             unit.add(book)
             return book
 
-    def engage_subprocessor(
-        self, name: str, regions: list[str], from_day: date | str, *, actor: str | None = None
-    ) -> None:
+    def engage_subprocessor(self, command: EngageSubprocessor, *, actor: str | None = None) -> None:
         """RES-1: the list changes only by recorded events (a vendor command)."""
-        day = _date(from_day, "from_day")
         self._transact(
-            lambda unit: self._subprocessor_list(unit).engage(name, regions, day, unit.at),
+            lambda unit: self._subprocessor_list(unit).engage(
+                command.name, command.regions, command.from_day, unit.at
+            ),
             actor=actor,
+            command=command,
         )
 
     def disengage_subprocessor(
-        self, name: str, until_day: date | str, *, actor: str | None = None
+        self, command: DisengageSubprocessor, *, actor: str | None = None
     ) -> None:
-        day = _date(until_day, "until")
         self._transact(
-            lambda unit: self._subprocessor_list(unit).disengage(name, day, unit.at), actor=actor
+            lambda unit: self._subprocessor_list(unit).disengage(
+                command.name, command.until_day, unit.at
+            ),
+            actor=actor,
+            command=command,
         )
 
     def subprocessors(
@@ -1195,7 +909,7 @@ class Ledger:
         except AggregateNotFoundError:
             book = SubprocessorList.seed(self.now())
         assert isinstance(book, SubprocessorList)
-        return book.serving(account.region, _date(on, "date"))
+        return book.serving(account.region, _day(on, "on"))
 
     # ------------------------------------------------------------ payments
 
@@ -1320,6 +1034,7 @@ class Ledger:
             if found.next_task(self._linked_account(found)) != task:
                 return
             self._destroy_keys(found.id, [Scope.SUBJECT], task.due_at)
+            self.store.keys.forget_subject(found.id, task.due_at)
 
             def erase_subject(unit: Unit) -> None:
                 subject = unit.get(aggregate_id, Subject)
@@ -1337,7 +1052,7 @@ class Ledger:
                 at=task.due_at,
                 actor=actor,
             )
-        self.store.keys.compact()
+        self.store.keys.purge(self.now())
 
     def _destroy_keys(self, holder: UUID, scopes: list[Scope], at: datetime) -> None:
         for scope in scopes:
@@ -1523,7 +1238,7 @@ class Ledger:
         known_at: When = None,
     ) -> str:
         account = self.load(account_id, Knowledge.of(as_of, known_at))
-        return str(account.liability_cap(_date(claim_date, "date")))
+        return str(account.liability_cap(_day(claim_date, "on")))
 
     def credit_window(
         self, account_id: UUID, *, as_of: When = None, known_at: When = None
@@ -1685,72 +1400,22 @@ def _back_off(attempt: int) -> None:
     time.sleep(random.uniform(0, min(RETRY_BACKOFF_CAP_S, RETRY_BACKOFF_BASE_S * 2**attempt)))
 
 
-def _fingerprint(request: dict[str, Any]) -> str:
-    text = json.dumps(request, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _enum(kind: type[Any], value: object, field_name: str) -> Any:
+def _day(value: date | str, field_name: str) -> date:
+    """A date given to a query (domain.values.check_day)."""
     try:
-        return kind(value)
-    except ValueError:
-        allowed = ", ".join(m.value for m in kind)
-        raise invalid(field_name, f"must be one of {allowed}, not {value!r}") from None
-
-
-def _purposes(values: object) -> list[Purpose]:
-    if not isinstance(values, list) or not values:
-        raise invalid("purposes", "give a list of purposes: marketing, customer_service")
-    return [_enum(Purpose, value, "purposes") for value in values]
-
-
-def _decimal(value: object, field_name: str) -> Decimal:
-    if isinstance(value, (float, bool)):
-        raise invalid(field_name, "give money as a string, never a float")
-    try:
-        amount = Decimal(str(value))
-    except ArithmeticError:
-        raise invalid(field_name, f"not a number: {value!r}") from None
-    if not amount.is_finite():
-        raise invalid(field_name, "must be a finite number")
-    return amount
-
-
-def _date(value: object, field_name: str) -> date:
-    if isinstance(value, datetime):
-        raise invalid(field_name, "give a date, not an instant")
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise invalid(field_name, f"not a date: {value!r}") from None
+        return check_day(value)
+    except ValueError as error:
+        raise invalid(field_name, str(error)) from None
 
 
 def _when(value: When, field_name: str) -> datetime | None:
-    """An instant given to a query: a UTC-aware datetime or ISO 8601 text with an offset."""
-    if value is None or isinstance(value, datetime):
-        if isinstance(value, datetime) and value.tzinfo is None:
-            raise invalid(field_name, "give an instant with its UTC offset, e.g. ...T00:00:00Z")
-        return check_utc(value) if value is not None else None
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        raise invalid(field_name, f"not an instant: {value!r}") from None
-    return _when(parsed, field_name)
-
-
-def _address(value: dict[str, Any] | None) -> Address | None:
+    """An instant given to a query (domain.values.check_instant); None: no limit."""
     if value is None:
         return None
-    if not isinstance(value, dict):
-        raise invalid("address", "must be a mapping of street, city, postal_code, state, country")
     try:
-        return Address.model_validate(
-            {k: (str(v) if v is not None else None) for k, v in value.items()}
-        )
+        return check_instant(value)
     except ValueError as error:
-        raise invalid("address", str(error).splitlines()[0]) from None
+        raise invalid(field_name, str(error)) from None
 
 
 def _instant(value: datetime | None) -> str | None:

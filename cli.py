@@ -26,8 +26,10 @@ from adapters.clock import SimulatedClock
 from adapters.gateway import SandboxGateway
 from adapters.simulation import DEFAULT_START
 from adapters.simulation import simulate as run_simulation
-from api import RedactSubjects, create_app
+from adapters.store import shown
+from api import create_app
 from app import Ledger
+from domain.commands import RequestAccess
 from domain.errors import DomainError
 from projections.charts import draw
 from projections.documents import ROOT, STORIES, TERMS, gaps, generated, traces
@@ -205,9 +207,8 @@ def serve(
         else None
     )
     config = uvicorn.Config(create_app(ledger, tokens), host=host, port=port)
-    logging.getLogger("uvicorn.access").addFilter(RedactSubjects())
     url = f"http://{host}:{port}"
-    console.print(f"seatledger API on {url} (OpenAPI: {url}/docs), store {settings.store}")
+    console.print(f"seatledger API on {url} (OpenAPI: {url}/docs), store {shown(settings.store)}")
     if made is not None:
         console.print(f"token for this run (every scope): {made}")
         console.print(
@@ -278,13 +279,17 @@ def mail_release(
 
 @subject_app.command("export")
 def subject_export(
-    subject: Annotated[str, typer.Argument(help="the subject's key")],
+    subject: Annotated[UUID, typer.Argument(help="the subject's id")],
+    right: Annotated[
+        str, typer.Option(help="access, portability or information (GDPR-3)")
+    ] = "access",
     store: Annotated[str | None, typer.Option(help="the store; default SEATLEDGER_STORE")] = None,
 ) -> None:
     """GDPR-3: records an access request and prints everything the ledger holds on the
     subject as JSON (access and portability)."""
     with _opened(store) as ledger:
-        typer.echo(json.dumps(ledger.request_access(subject), indent=2, sort_keys=True))
+        request = RequestAccess.parse({"right": right})
+        typer.echo(json.dumps(ledger.subject_request(subject, request), indent=2, sort_keys=True))
 
 
 @audit_app.command("checkpoint")

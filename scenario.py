@@ -20,7 +20,37 @@ from adapters.clock import SimulatedClock
 from adapters.gateway import SandboxGateway
 from app import Ledger
 from domain.catalog import Catalog
-from domain.errors import DomainError, ErrorCode
+from domain.commands import (
+    AccountCommand,
+    AddPaymentMethod,
+    AddSeats,
+    AnnouncePriceChange,
+    Cancel,
+    ChangePlan,
+    ChooseLanguage,
+    Command,
+    CorrectInvoice,
+    GiveConsent,
+    GrantPrepaidCredit,
+    LiftSuspension,
+    OpenAccount,
+    OpenWithCode,
+    RecordActivity,
+    RedeemCode,
+    RemoveSeats,
+    ReportSharedLogin,
+    RequestAccess,
+    RequestErasure,
+    ResolveSharedLogin,
+    SellCode,
+    SetBillingDetails,
+    SetVatId,
+    SubjectRequest,
+    Suspend,
+    WithdrawConsent,
+)
+from domain.errors import DomainError, ErrorCode, invalid
+from domain.values import check_instant
 from settings import Settings
 
 MAX_STEPS = 10_000
@@ -72,24 +102,19 @@ class Outcome:
 
 
 def parse_instant(value: object) -> datetime:
-    text = str(value)
-    try:
-        at = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"not an ISO 8601 instant: {text!r}") from None
-    if at.tzinfo is None:
-        raise ValueError(f"an instant needs a zone: {text!r}")
-    return at.astimezone(UTC)
+    """An instant of a story (domain.values.check_instant); ValueError when not one."""
+    return check_instant(str(value))
 
 
 # ---------------------------------------------------------------- commands
 
 
 class Names:
-    """Scenario names of accounts, mapped to ledger ids."""
+    """Scenario names of accounts and data subjects, mapped to ledger ids."""
 
     def __init__(self) -> None:
         self.accounts: dict[str, UUID] = {}
+        self.subjects: dict[str, UUID] = {}
 
     def account(self, name: object) -> UUID:
         try:
@@ -99,175 +124,121 @@ class Names:
                 ErrorCode.UNKNOWN_ACCOUNT, f"no account named {name!r}", "account"
             ) from None
 
+    def subject(self, name: object) -> UUID:
+        try:
+            return self.subjects[str(name)]
+        except KeyError:
+            raise DomainError(
+                ErrorCode.UNKNOWN_SUBJECT, f"no data subject named {name!r}", "subject"
+            ) from None
 
-def _args(args: object) -> dict[str, Any]:
-    if not isinstance(args, dict):
-        raise DomainError(ErrorCode.INVALID_INPUT, "a command takes a mapping of arguments")
-    return dict(args)
-
-
-def _take(args: dict[str, Any], *required: str, optional: tuple[str, ...] = ()) -> dict[str, Any]:
-    missing = [k for k in required if k not in args]
-    if missing:
-        raise DomainError(
-            ErrorCode.INVALID_INPUT, f"missing argument(s): {', '.join(missing)}", missing[0]
-        )
-    unknown = sorted(set(args) - set(required) - set(optional))
-    if unknown:
-        raise DomainError(
-            ErrorCode.INVALID_INPUT, f"unknown argument(s): {', '.join(unknown)}", unknown[0]
-        )
-    return args
+    def new_account(self, name: str) -> str:
+        if name in self.accounts:
+            raise invalid("account", f"account name {name!r} is already used")
+        return name
 
 
-def _open_account(ledger: Ledger, names: Names, raw: object) -> None:
-    args = _take(
-        _args(raw),
-        "account",
-        "owner",
-        "company",
-        "country",
-        "currency",
-        "plan",
-        "cycle",
-        "seats",
-        optional=("trial_days", "region", "language"),
-    )
-    name = str(args["account"])
-    if name in names.accounts:
-        raise DomainError(
-            ErrorCode.INVALID_INPUT, f"account name {name!r} is already used", "account"
-        )
-    owner = args["owner"] if isinstance(args["owner"], dict) else {}
-    names.accounts[name] = ledger.open_account(
-        owner_name=owner.get("name", ""),
-        owner_email=owner.get("email", ""),
-        company=args["company"],
-        country=args["country"],
-        currency=args["currency"],
-        plan=args["plan"],
-        cycle=args["cycle"],
-        seats=args["seats"],
-        trial_days=args.get("trial_days"),
-        region=args.get("region"),
-        language=args.get("language", "en"),
-    )
+Step = Callable[[Ledger, Names, dict[str, Any]], None]
 
 
-def _account_call(
-    method: str, *required: str, optional: tuple[str, ...] = ()
-) -> Callable[[Ledger, Names, object], None]:
-    def run(ledger: Ledger, names: Names, raw: object) -> None:
-        args = _take(_args(raw), "account", *required, optional=optional)
-        account_id = names.account(args.pop("account"))
-        getattr(ledger, method)(account_id, **args)
+def _name(args: dict[str, Any], key: str) -> str:
+    """The scenario name a step gives under `key` (taken out of the command's fields)."""
+    if key not in args:
+        raise invalid(key, "is required")
+    return str(args.pop(key))
+
+
+def _on_account(kind: type[AccountCommand]) -> Step:
+    def run(ledger: Ledger, names: Names, args: dict[str, Any]) -> None:
+        account = names.account(_name(args, "account"))
+        ledger.execute(account, kind.parse(args))
 
     return run
 
 
-def _gateway(decline: bool) -> Callable[[Ledger, Names, object], None]:
-    def run(ledger: Ledger, names: Names, raw: object) -> None:
-        args = _take(_args(raw), "account")
-        account_id = names.account(args["account"])
+def _open_account(ledger: Ledger, names: Names, args: dict[str, Any]) -> None:
+    name = names.new_account(_name(args, "account"))
+    names.accounts[name] = ledger.open_account(OpenAccount.parse(args))
+
+
+def _redeem_code(ledger: Ledger, names: Names, args: dict[str, Any]) -> None:
+    """LTD: a code redeemed on the named account, or opening it when the name is new."""
+    name = _name(args, "account")
+    if name in names.accounts:
+        ledger.redeem_code(names.accounts[name], RedeemCode.parse(args))
+    else:
+        names.accounts[name] = ledger.open_with_code(OpenWithCode.parse(args))
+
+
+def _gateway(decline: bool) -> Step:
+    def run(ledger: Ledger, names: Names, args: dict[str, Any]) -> None:
+        account_id = names.account(_name(args, "account"))
+        if args:
+            raise invalid(sorted(args)[0], "is not an argument of this step")
         assert isinstance(ledger.gateway, SandboxGateway), "only the sandbox gateway takes orders"
         (ledger.gateway.decline if decline else ledger.gateway.accept)(account_id)
 
     return run
 
 
-def _announce(ledger: Ledger, names: Names, raw: object) -> None:
-    args = _take(_args(raw), "plan", "currency", "cycle", "price", "effective_on")
-    ledger.announce_price_change(**args)
+def _give_consent(ledger: Ledger, names: Names, args: dict[str, Any]) -> None:
+    name = _name(args, "subject")
+    if "account" in args:
+        args["account"] = names.account(args["account"])
+    names.subjects[name] = ledger.give_consent(GiveConsent.parse(args), names.subjects.get(name))
 
 
-def _sell_code(ledger: Ledger, names: Names, raw: object) -> None:
-    args = _take(_args(raw), "code", optional=("currency",))
-    ledger.sell_code(str(args["code"]), args.get("currency", "USD"))
+def _withdraw_consent(ledger: Ledger, names: Names, args: dict[str, Any]) -> None:
+    subject = names.subject(_name(args, "subject"))
+    ledger.withdraw_consent(subject, WithdrawConsent.parse(args))
 
 
-def _redeem_code(ledger: Ledger, names: Names, raw: object) -> None:
-    args = _take(
-        _args(raw),
-        "code",
-        "account",
-        optional=("owner", "company", "country", "currency", "region"),
-    )
-    name = str(args["account"])
-    if name in names.accounts:
-        extra = sorted(set(args) - {"code", "account"})
-        if extra:
-            raise DomainError(
-                ErrorCode.INVALID_INPUT, f"an existing account takes no {extra[0]}", extra[0]
-            )
-        ledger.redeem_code(str(args["code"]), names.accounts[name])
-        return
-    owner = args.get("owner") if isinstance(args.get("owner"), dict) else {}
-    assert isinstance(owner, dict)
-    names.accounts[name] = ledger.redeem_code(
-        str(args["code"]),
-        owner_name=owner.get("name", ""),
-        owner_email=owner.get("email", ""),
-        company=args.get("company", ""),
-        country=args.get("country", ""),
-        currency=args.get("currency", "USD"),
-        region=args.get("region"),
-    )
-
-
-def _give_consent(ledger: Ledger, names: Names, raw: object) -> None:
-    args = _take(_args(raw), "subject", "purposes", optional=("email", "name", "account"))
-    account = names.account(args["account"]) if "account" in args else None
-    ledger.give_consent(
-        str(args["subject"]),
-        args["purposes"],
-        email=args.get("email"),
-        name=args.get("name"),
-        account_id=account,
-    )
-
-
-def _withdraw_consent(ledger: Ledger, names: Names, raw: object) -> None:
-    args = _take(_args(raw), "subject", "purposes")
-    ledger.withdraw_consent(str(args["subject"]), args["purposes"])
-
-
-def _subject_call(method: str) -> Callable[[Ledger, Names, object], None]:
-    def run(ledger: Ledger, names: Names, raw: object) -> None:
-        getattr(ledger, method)(str(_take(_args(raw), "subject")["subject"]))
+def _subject_request(kind: type[SubjectRequest]) -> Step:
+    def run(ledger: Ledger, names: Names, args: dict[str, Any]) -> None:
+        subject = names.subject(_name(args, "subject"))
+        ledger.subject_request(subject, kind.parse(args))
 
     return run
 
 
-COMMANDS: dict[str, Callable[[Ledger, Names, object], None]] = {
+def _vendor(call: Callable[[Ledger, Any], None], kind: type[Command]) -> Step:
+    def run(ledger: Ledger, names: Names, args: dict[str, Any]) -> None:
+        call(ledger, kind.parse(args))
+
+    return run
+
+
+COMMANDS: dict[str, Step] = {
     "open_account": _open_account,
-    "add_payment_method": _account_call("add_payment_method", "kind", "token"),
-    "set_billing_details": _account_call(
-        "set_billing_details", "name", "company", optional=("email", "address")
-    ),
-    "set_vat_id": _account_call("set_vat_id", "vat_id"),
-    "choose_language": _account_call("choose_language", "language"),
-    "add_seats": _account_call("add_seats", "count"),
-    "remove_seats": _account_call("remove_seats", "count"),
-    "change_plan": _account_call("change_plan", "plan"),
-    "record_activity": _account_call("record_activity"),
-    "cancel": _account_call("cancel", "via"),
-    "suspend": _account_call("suspend", "reason"),
-    "lift_suspension": _account_call("lift_suspension", "reason"),
-    "report_shared_login": _account_call("report_shared_login", "login"),
-    "resolve_shared_login": _account_call("resolve_shared_login", "login"),
-    "announce_price_change": _announce,
+    **{
+        kind.command: _on_account(kind)
+        for kind in (
+            AddPaymentMethod,
+            SetBillingDetails,
+            SetVatId,
+            ChooseLanguage,
+            AddSeats,
+            RemoveSeats,
+            ChangePlan,
+            RecordActivity,
+            Cancel,
+            Suspend,
+            LiftSuspension,
+            ReportSharedLogin,
+            ResolveSharedLogin,
+            CorrectInvoice,
+            GrantPrepaidCredit,
+        )
+    },
+    "announce_price_change": _vendor(Ledger.announce_price_change, AnnouncePriceChange),
     "decline_payments": _gateway(decline=True),
     "accept_payments": _gateway(decline=False),
-    "correct_invoice": _account_call("correct_invoice", optional=("name", "company", "address")),
-    "grant_prepaid_credit": _account_call(
-        "grant_prepaid_credit", "amount", optional=("cancellation_fee",)
-    ),
-    "sell_code": _sell_code,
+    "sell_code": _vendor(Ledger.sell_code, SellCode),
     "redeem_code": _redeem_code,
     "give_consent": _give_consent,
     "withdraw_consent": _withdraw_consent,
-    "request_erasure": _subject_call("request_erasure"),
-    "request_access": _subject_call("request_access"),
+    "request_erasure": _subject_request(RequestErasure),
+    "request_access": _subject_request(RequestAccess),
 }
 
 
@@ -295,9 +266,9 @@ def run_query(ledger: Ledger, names: Names, query: str) -> Any:
     if head == "liability_cap" and len(rest) == 3 and rest[1] == "on":
         return ledger.liability_cap(names.account(rest[0]), rest[2])
     if head == "subject" and len(rest) == 1:
-        return ledger.subject(rest[0])
+        return ledger.subject(names.subject(rest[0]))
     if head == "retention" and len(rest) == 1:
-        return ledger.retention(rest[0])
+        return ledger.retention(names.subject(rest[0]))
     if head == "subprocessors" and len(rest) == 3 and rest[1] == "on":
         return ledger.subprocessors(names.account(rest[0]), rest[2])
     raise ValueError(f"unknown query {query!r}")
@@ -416,7 +387,11 @@ def run_file(
             fail("-", "settings", "valid settings", str(error).splitlines()[0])
             return outcome
         clock = SimulatedClock(EPOCH)
-        ledger = Ledger(settings, clock=clock, gateway=SandboxGateway(), catalog=catalog)
+        try:
+            ledger = Ledger(settings, clock=clock, gateway=SandboxGateway(), catalog=catalog)
+        except Exception as error:  # a store that cannot be opened fails this file only
+            fail("-", "store", "a ledger on the store", f"{type(error).__name__}: {error}")
+            return outcome
         try:
             _run_steps(ledger, clock, scenario.steps, fail)
             if inspect is not None:
@@ -437,71 +412,89 @@ def _advance(ledger: Ledger, clock: SimulatedClock, until: datetime) -> None:
     clock.set(until)
 
 
+Fail = Callable[[int | str, str, Any, Any], None]
+
+
 def _run_steps(
-    ledger: Ledger,
-    clock: SimulatedClock,
-    steps: list[dict[str, Any]],
-    fail: Callable[[int | str, str, Any, Any], None],
+    ledger: Ledger, clock: SimulatedClock, steps: list[dict[str, Any]], fail: Fail
 ) -> None:
+    """Runs the story's steps in order; a step the file gets wrong, or one that raises
+    something other than a refusal, ends the story there (its failure says which)."""
     names = Names()
     latest = EPOCH
     for number, step in enumerate(steps, start=1):
-        if not isinstance(step, dict):
-            fail(number, "step", "a mapping", step)
-            return
-        if "expect" in step:
-            if set(step) != {"expect"} or not isinstance(step["expect"], dict):
-                fail(number, "step", "expect: {QUERY: EXPECTED}", step)
-                return
-            for query, expected in step["expect"].items():
-                try:
-                    actual = run_query(ledger, names, query)
-                except (DomainError, ValueError) as error:
-                    fail(number, str(query), expected, f"error: {error}")
-                    continue
-                for where, e, a in match(expected, actual, str(query)):
-                    fail(number, where, e, a)
-            continue
-        instant_key = "advance" if "advance" in step else "at"
         try:
-            instant = parse_instant(step.get(instant_key))
-        except ValueError as error:
-            fail(number, instant_key, "an instant with a zone", str(error))
+            reached = _run_step(ledger, clock, names, number, step, latest, fail)
+        except Exception as error:  # a defect: this story fails, the next file still runs
+            last = (str(error).strip().splitlines() or [""])[-1]
+            fail(number, "step", "no unexpected error", f"{type(error).__name__}: {last}")
             return
-        if instant < latest:
-            fail(
-                number,
-                instant_key,
-                f"an instant at or after {latest.isoformat()}",
-                instant.isoformat(),
-            )
+        if reached is None:
             return
-        latest = instant
-        _advance(ledger, clock, instant)
-        if instant_key == "advance":
-            if set(step) != {"advance"}:
-                fail(number, "step", "advance alone", sorted(step))
-                return
-            continue
-        commands = [k for k in step if k not in ("at", "error")]
-        if len(commands) != 1 or commands[0] not in COMMANDS:
-            fail(number, "step", f"exactly one command of {sorted(COMMANDS)}", commands)
-            return
-        command = commands[0]
-        expected_error = step.get("error")
-        try:
-            COMMANDS[command](ledger, names, step[command])
-        except DomainError as error:
-            if expected_error != error.code.value:
-                fail(
-                    number,
-                    command,
-                    expected_error or "success",
-                    f"{error.code.value}: {error.message}",
-                )
-            continue
-        if expected_error is not None:
-            fail(number, command, expected_error, "success")
+        latest = reached
+
+
+def _run_step(
+    ledger: Ledger,
+    clock: SimulatedClock,
+    names: Names,
+    number: int,
+    step: object,
+    latest: datetime,
+    fail: Fail,
+) -> datetime | None:
+    """One step; the instant reached, or None when the file is wrong here."""
+    if not isinstance(step, dict):
+        fail(number, "step", "a mapping", step)
+        return None
+    if "expect" in step:
+        if set(step) != {"expect"} or not isinstance(step["expect"], dict):
+            fail(number, "step", "expect: {QUERY: EXPECTED}", step)
+            return None
+        for query, expected in step["expect"].items():
+            try:
+                actual = run_query(ledger, names, query)
+            except (DomainError, ValueError) as error:
+                fail(number, str(query), expected, f"error: {error}")
+                continue
+            for where, e, a in match(expected, actual, str(query)):
+                fail(number, where, e, a)
+        return latest
+    instant_key = "advance" if "advance" in step else "at"
+    try:
+        instant = parse_instant(step.get(instant_key))
+    except ValueError as error:
+        fail(number, instant_key, "an instant with a zone", str(error))
+        return None
+    if instant < latest:
+        expected_instant = f"an instant at or after {latest.isoformat()}"
+        fail(number, instant_key, expected_instant, instant.isoformat())
+        return None
+    _advance(ledger, clock, instant)
+    if instant_key == "advance":
+        if set(step) != {"advance"}:
+            fail(number, "step", "advance alone", sorted(step))
+            return None
+        return instant
+    commands = [k for k in step if k not in ("at", "error")]
+    if len(commands) != 1 or commands[0] not in COMMANDS:
+        fail(number, "step", f"exactly one command of {sorted(COMMANDS)}", commands)
+        return None
+    command = commands[0]
+    expected_error = step.get("error")
+    arguments = step[command]
+    try:
+        if not isinstance(arguments, dict):
+            raise invalid(command, "takes a mapping of arguments")
+        COMMANDS[command](ledger, names, dict(arguments))
+    except DomainError as error:
+        if expected_error != error.code.value:
+            actual = f"{error.code.value}: {error.message}"
+            fail(number, command, expected_error or "success", actual)
+        return instant
+    if expected_error is not None:
+        fail(number, command, expected_error, "success")
+    return instant
 
 
 def scenario_files(paths: list[Path]) -> list[Path]:

@@ -1,15 +1,24 @@
-"""Per-subject data keys for crypto-shredding (GDPR-4), in their own table beside the event
-store, never in events.
+"""Per-subject data keys for crypto-shredding (GDPR-4), and the look-up from a data
+subject's e-mail address to its id, in tables of their own beside the event store, never in
+events.
 
 Each (holder, scope) has at most one live AES-256-GCM key; the store seals a personal field
 under it and records the key's id in the envelope. Shredding overwrites the key with NULL and
 keeps a tombstone (who, which scope, when created, when destroyed), so a later write for the
 same holder gets a fresh key and nothing sealed before can be opened again.
+
+A subject's address is looked up by its digest, never stored in clear, and the row goes with
+the erasure. Shredding a key or forgetting an address leaves the old bytes in the database
+files until they are rewritten: every such change is logged (`personal_data_purges`) until
+`purge` has made it unrecoverable from the storage too. On PostgreSQL that waits for every
+snapshot that could still see the old row to end; `purge` reports that it is pending then,
+and a later call finishes it.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import threading
@@ -21,6 +30,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+import psycopg
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.postgres import PostgresDatastore
@@ -33,6 +43,14 @@ from domain.personal import ENVELOPE_FIELD, Scope
 KEY_BITS = 256
 NONCE_BYTES = 12  # AES-GCM's standard nonce; random per field, never reused with a key
 TABLE = "personal_data_keys"
+DIRECTORY = "subject_directory"
+PURGES = "personal_data_purges"
+PURGE_LOCK_TIMEOUT = "5s"  # how long a purge waits for a table lock before it is pending
+
+
+def lookup(email: str) -> bytes:
+    """The digest a subject's address is found by (case-insensitive, never in clear)."""
+    return hashlib.sha256(b"seatledger-subject-address:" + email.casefold().encode()).digest()
 
 
 @dataclass
@@ -97,6 +115,41 @@ class KeyStore(ABC):
             held.secrets[held.live.pop((holder, scope))] = None
         return self._shred(holder, scope, at)
 
+    def claim_subject(self, email: str, subject_id: UUID, at: datetime) -> tuple[UUID, bool]:
+        """The subject the address names: `subject_id` when the address was free (and the
+        second value True: this call claimed it), else the subject that holds it."""
+        return self._claim(lookup(email), subject_id, at)
+
+    def find_subject(self, email: str) -> UUID | None:
+        return self._find(lookup(email))
+
+    def release_address(self, email: str, subject_id: UUID, at: datetime) -> None:
+        """The address no longer names this subject."""
+        self._release(lookup(email), subject_id, at)
+
+    def forget_subject(self, subject_id: UUID, at: datetime) -> None:
+        """GDPR-4: no address names the subject any more (it goes with the erasure)."""
+        self._release(None, subject_id, at)
+
+    @abstractmethod
+    def _claim(self, digest: bytes, subject_id: UUID, at: datetime) -> tuple[UUID, bool]: ...
+
+    @abstractmethod
+    def _find(self, digest: bytes) -> UUID | None: ...
+
+    @abstractmethod
+    def _release(self, digest: bytes | None, subject_id: UUID, at: datetime) -> None:
+        """Deletes the subject's row of that digest (every row of it: None), logging it."""
+
+    @abstractmethod
+    def purge(self, at: datetime) -> bool:
+        """Makes shredded keys and forgotten addresses unrecoverable from the storage files
+        too; False while that is still pending (another session may still see them)."""
+
+    @abstractmethod
+    def purged(self, holder: UUID) -> bool:
+        """Whether every key shredded and address forgotten of `holder` is purged."""
+
     @abstractmethod
     def _keys_of(self, holders: list[UUID]) -> Held:
         """Every key of these holders, in one query."""
@@ -110,10 +163,6 @@ class KeyStore(ABC):
     @abstractmethod
     def _shred(self, holder: UUID, scope: Scope, at: datetime) -> int: ...
 
-    @abstractmethod
-    def compact(self) -> None:
-        """Makes destroyed keys unrecoverable from the storage files too."""
-
     @staticmethod
     def new_secret() -> bytes:
         return AESGCM.generate_key(bit_length=KEY_BITS)
@@ -125,6 +174,7 @@ class MemoryKeyStore(KeyStore):
         self._lock = threading.Lock()
         self._live: dict[tuple[UUID, Scope], UUID] = {}
         self._secrets: dict[UUID, bytes | None] = {}
+        self._directory: dict[bytes, UUID] = {}
 
     def _current(self, holder: UUID, scope: Scope, at: datetime) -> tuple[UUID, bytes]:
         with self._lock:
@@ -153,13 +203,36 @@ class MemoryKeyStore(KeyStore):
             self._secrets[key_id] = None
             return 1
 
-    def compact(self) -> None:
+    def _claim(self, digest: bytes, subject_id: UUID, at: datetime) -> tuple[UUID, bool]:
+        with self._lock:
+            found = self._directory.get(digest)
+            if found is None:
+                self._directory[digest] = subject_id
+                return subject_id, True
+            return found, False
+
+    def _find(self, digest: bytes) -> UUID | None:
+        with self._lock:
+            return self._directory.get(digest)
+
+    def _release(self, digest: bytes | None, subject_id: UUID, at: datetime) -> None:
+        with self._lock:
+            for found, holder in list(self._directory.items()):
+                if holder == subject_id and digest in (None, found):
+                    del self._directory[found]
+
+    def purge(self, at: datetime) -> bool:
         """Nothing is written anywhere but this process's memory."""
+        return True
+
+    def purged(self, holder: UUID) -> bool:
+        return True
 
 
 class SQLiteKeyStore(KeyStore):
-    """Same file as the events. secure_delete zeroes a shredded key's old bytes in the page;
-    a checkpoint then empties the write-ahead log that still held them."""
+    """Same file as the events. secure_delete zeroes a shredded key's or a forgotten
+    address's old bytes in the page; a checkpoint then empties the write-ahead log that
+    still held them, which it cannot do while a reader still uses an older frame."""
 
     def __init__(self, datastore: SQLiteDatastore) -> None:
         super().__init__()
@@ -173,6 +246,15 @@ class SQLiteKeyStore(KeyStore):
             c.execute(
                 f"CREATE UNIQUE INDEX IF NOT EXISTS {TABLE}_live ON {TABLE} (holder_id, scope) "
                 "WHERE shredded_at IS NULL"
+            )
+            c.execute(
+                f"CREATE TABLE IF NOT EXISTS {DIRECTORY} (lookup BLOB PRIMARY KEY, "
+                "subject_id TEXT NOT NULL, claimed_at TEXT NOT NULL)"
+            )
+            c.execute(f"CREATE INDEX IF NOT EXISTS {DIRECTORY}_subject ON {DIRECTORY} (subject_id)")
+            c.execute(
+                f"CREATE TABLE IF NOT EXISTS {PURGES} (id INTEGER PRIMARY KEY, holder_id TEXT "
+                "NOT NULL, recorded_at TEXT NOT NULL, purged_at TEXT)"
             )
 
     def _current(self, holder: UUID, scope: Scope, at: datetime) -> tuple[UUID, bytes]:
@@ -219,22 +301,89 @@ class SQLiteKeyStore(KeyStore):
             )
             c.execute("SELECT changes()")
             count = int(c.fetchone()[0])
+            if count:
+                self._log_purge(c, holder, at)
         return count
 
-    def compact(self) -> None:
+    @staticmethod
+    def _log_purge(c: Any, holder: UUID, at: datetime) -> None:
+        c.execute(
+            f"INSERT INTO {PURGES} (holder_id, recorded_at) VALUES (?, ?)",
+            (str(holder), at.isoformat()),
+        )
+
+    def _claim(self, digest: bytes, subject_id: UUID, at: datetime) -> tuple[UUID, bool]:
+        with self._db.transaction(commit=True) as c:
+            c.execute(
+                f"INSERT INTO {DIRECTORY} (lookup, subject_id, claimed_at) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (digest, str(subject_id), at.isoformat()),
+            )
+            c.execute("SELECT changes()")
+            made = int(c.fetchone()[0]) == 1
+            c.execute(f"SELECT subject_id FROM {DIRECTORY} WHERE lookup = ?", (digest,))
+            holder = UUID(c.fetchone()[0])
+        return holder, made
+
+    def _find(self, digest: bytes) -> UUID | None:
+        with self._db.transaction(commit=False) as c:
+            c.execute(f"SELECT subject_id FROM {DIRECTORY} WHERE lookup = ?", (digest,))
+            row = c.fetchone()
+        return None if row is None else UUID(row[0])
+
+    def _release(self, digest: bytes | None, subject_id: UUID, at: datetime) -> None:
+        with self._db.transaction(commit=True) as c:
+            c.execute("PRAGMA secure_delete = ON")
+            c.execute(
+                f"DELETE FROM {DIRECTORY} WHERE subject_id = ? AND (? IS NULL OR lookup = ?)",
+                (str(subject_id), digest, digest),
+            )
+            c.execute("SELECT changes()")
+            if int(c.fetchone()[0]):
+                self._log_purge(c, subject_id, at)
+
+    def purge(self, at: datetime) -> bool:
+        with self._db.transaction(commit=False) as c:
+            c.execute(f"SELECT max(id) FROM {PURGES} WHERE purged_at IS NULL")
+            last = c.fetchone()[0]
+        if last is None:
+            return True
         with self._db.get_connection(commit=True) as conn:
             cursor = conn.cursor()
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy = int(cursor.fetchone()[0])
+        if busy:
+            return False  # a reader still uses a frame that holds the old bytes
+        with self._db.transaction(commit=True) as c:
+            c.execute(
+                f"UPDATE {PURGES} SET purged_at = ? WHERE purged_at IS NULL AND id <= ?",
+                (at.isoformat(), last),
+            )
+        return True
+
+    def purged(self, holder: UUID) -> bool:
+        with self._db.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT 1 FROM {PURGES} WHERE holder_id = ? AND purged_at IS NULL LIMIT 1",
+                (str(holder),),
+            )
+            return c.fetchone() is None
 
 
 class PostgresKeyStore(KeyStore):
     """Same database and schema as the events. PostgreSQL never overwrites a row in place:
-    `compact` rewrites the table (VACUUM FULL) so no dead copy of a shredded key remains."""
+    `purge` rewrites the tables (VACUUM FULL) so no dead copy of a shredded key or a
+    forgotten address remains. A rewrite keeps every row version that a snapshot still
+    open could see: the purge log holds the transaction id of each destructive change, and
+    `purge` rewrites only once no session's snapshot or transaction is that old (else it
+    is pending, and the next call finishes it)."""
 
     def __init__(self, datastore: PostgresDatastore) -> None:
         super().__init__()
         self._db = datastore
         self._table = sql.Identifier(datastore.schema, TABLE)
+        self._directory = sql.Identifier(datastore.schema, DIRECTORY)
+        self._purges = sql.Identifier(datastore.schema, PURGES)
         with schema_ddl(datastore), self._db.transaction(commit=True) as c:
             c.execute(
                 sql.SQL(
@@ -248,6 +397,24 @@ class PostgresKeyStore(KeyStore):
                     "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} (holder_id, scope) "
                     "WHERE shredded_at IS NULL"
                 ).format(sql.Identifier(f"{TABLE}_live"), self._table)
+            )
+            c.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (lookup bytea PRIMARY KEY, subject_id uuid "
+                    "NOT NULL, claimed_at timestamptz NOT NULL)"
+                ).format(self._directory)
+            )
+            c.execute(
+                sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (subject_id)").format(
+                    sql.Identifier(f"{DIRECTORY}_subject"), self._directory
+                )
+            )
+            c.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (id bigserial PRIMARY KEY, holder_id uuid "
+                    "NOT NULL, xid xid8 NOT NULL, recorded_at timestamptz NOT NULL, "
+                    "purged_at timestamptz)"
+                ).format(self._purges)
             )
 
     def _current(self, holder: UUID, scope: Scope, at: datetime) -> tuple[UUID, bytes]:
@@ -302,6 +469,15 @@ class PostgresKeyStore(KeyStore):
             held.keep(row["key_id"], row["holder_id"], Scope(row["scope"]), secret)
         return held
 
+    def _log_purge(self, c: Any, holder: UUID, at: datetime) -> None:
+        """In the transaction of the destructive change: its id is what `purge` waits on."""
+        c.execute(
+            sql.SQL(
+                "INSERT INTO {} (holder_id, xid, recorded_at) VALUES (%s, pg_current_xact_id(), %s)"
+            ).format(self._purges),
+            (holder, at),
+        )
+
     def _shred(self, holder: UUID, scope: Scope, at: datetime) -> int:
         with self._db.transaction(commit=True) as c:
             c.execute(
@@ -311,14 +487,113 @@ class PostgresKeyStore(KeyStore):
                 ).format(self._table),
                 (at, holder, scope.value),
             )
-            return c.rowcount
+            count = c.rowcount
+            if count:
+                self._log_purge(c, holder, at)
+            return count
 
-    def compact(self) -> None:
+    def _claim(self, digest: bytes, subject_id: UUID, at: datetime) -> tuple[UUID, bool]:
+        with self._db.transaction(commit=True) as c:
+            c.execute(
+                sql.SQL(
+                    "WITH made AS (INSERT INTO {} (lookup, subject_id, claimed_at) "
+                    "VALUES (%(lookup)s, %(subject)s, %(at)s) ON CONFLICT DO NOTHING "
+                    "RETURNING subject_id) SELECT subject_id, true AS made FROM made"
+                ).format(self._directory),
+                {"lookup": digest, "subject": subject_id, "at": at},
+            )
+            row = c.fetchone()
+            if row is not None:
+                return row["subject_id"], True
+            c.execute(
+                sql.SQL("SELECT subject_id FROM {} WHERE lookup = %s").format(self._directory),
+                (digest,),
+            )
+            found = c.fetchone()
+        assert found is not None, "an address claimed is released only by its subject"
+        return found["subject_id"], False
+
+    def _find(self, digest: bytes) -> UUID | None:
         with self._db.get_connection() as conn:
-            # VACUUM runs outside a transaction; the pool's connections are autocommit
-            # already, and must stay as the pool gave them.
-            assert conn.autocommit
-            conn.execute(sql.SQL("VACUUM FULL {}").format(self._table))
+            row = conn.execute(
+                sql.SQL("SELECT subject_id FROM {} WHERE lookup = %s").format(self._directory),
+                (digest,),
+            ).fetchone()
+        return None if row is None else UUID(str(row["subject_id"]))
+
+    def _release(self, digest: bytes | None, subject_id: UUID, at: datetime) -> None:
+        with self._db.transaction(commit=True) as c:
+            c.execute(
+                sql.SQL(
+                    "DELETE FROM {} WHERE subject_id = %(subject)s "
+                    "AND (%(lookup)s::bytea IS NULL OR lookup = %(lookup)s::bytea)"
+                ).format(self._directory),
+                {"subject": subject_id, "lookup": digest},
+            )
+            if c.rowcount:
+                self._log_purge(c, subject_id, at)
+
+    def purge(self, at: datetime) -> bool:
+        with self._db.get_connection() as conn:
+            assert conn.autocommit, "VACUUM runs outside a transaction"
+            row = conn.execute(
+                sql.SQL(
+                    "SELECT max(xid::text::bigint) AS last FROM {} WHERE purged_at IS NULL"
+                ).format(self._purges)
+            ).fetchone()
+            last = None if row is None else row["last"]
+            if last is None:
+                return True
+            if self._still_seen(conn, int(last)):
+                return False
+            try:
+                conn.execute(
+                    sql.SQL("SET lock_timeout = {}").format(sql.Literal(PURGE_LOCK_TIMEOUT))
+                )
+                for table in (self._table, self._directory):
+                    conn.execute(sql.SQL("VACUUM FULL {}").format(table))
+            except psycopg.errors.LockNotAvailable:
+                return False  # a session holds the table: the next purge tries again
+            finally:
+                conn.execute("RESET lock_timeout")
+            conn.execute(
+                sql.SQL(
+                    "UPDATE {} SET purged_at = %s WHERE purged_at IS NULL "
+                    "AND xid::text::bigint <= %s"
+                ).format(self._purges),
+                (at, last),
+            )
+        return True
+
+    @staticmethod
+    def _still_seen(conn: Any, xid: int) -> bool:
+        """Whether a session of this database (or a standby's feedback, a prepared
+        transaction, a replication slot) holds a snapshot or a transaction as old as the
+        change `xid` (a full transaction id): VACUUM must keep the old row for it then.
+        Ages compare 32-bit ids across wraparound; another role's sessions show theirs."""
+        row = conn.execute(
+            "WITH change AS (SELECT (%(xid)s %% 4294967296)::text::xid AS xid) "
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity, change WHERE pid <> "
+            "pg_backend_pid() AND (datid IS NULL OR datid = (SELECT oid FROM pg_database "
+            "WHERE datname = current_database())) AND coalesce(backend_type, '') <> "
+            "'autovacuum worker' AND (age(backend_xmin) >= age(change.xid) OR "
+            "age(backend_xid) >= age(change.xid))) OR EXISTS (SELECT 1 FROM "
+            "pg_prepared_xacts, change WHERE age(transaction) >= age(change.xid)) OR EXISTS "
+            "(SELECT 1 FROM pg_replication_slots, change WHERE age(xmin) >= age(change.xid)) "
+            "AS seen",
+            {"xid": xid},
+        ).fetchone()
+        return bool(row["seen"])
+
+    def purged(self, holder: UUID) -> bool:
+        with self._db.get_connection() as conn:
+            row = conn.execute(
+                sql.SQL(
+                    "SELECT 1 FROM {} WHERE holder_id = %s AND purged_at IS NULL LIMIT 1"
+                ).format(self._purges),
+                (holder,),
+            ).fetchone()
+        return row is None
 
 
 def key_store_for(datastore: object) -> KeyStore:

@@ -21,8 +21,32 @@ from stdnum.eu import vat as eu_vat
 from adapters.clock import SimulatedClock
 from adapters.gateway import SandboxGateway
 from app import Ledger
+from domain.account import CancellationChannel, PaymentMethodKind
+from domain.catalog import Cycle
+from domain.commands import (
+    AccountCommand,
+    AddPaymentMethod,
+    AddSeats,
+    Cancel,
+    ChangePlan,
+    CorrectInvoice,
+    GiveConsent,
+    GrantPrepaidCredit,
+    OpenAccount,
+    OpenWithCode,
+    Owner,
+    PostalAddress,
+    RecordActivity,
+    RemoveSeats,
+    ReportSharedLogin,
+    SellCode,
+    SetBillingDetails,
+    SetVatId,
+    WithdrawConsent,
+)
 from domain.dates import add_months
 from domain.errors import DomainError, ErrorCode
+from domain.subjects import Purpose
 
 DEFAULT_START = datetime(2019, 6, 1, tzinfo=UTC)  # lifetime codes still redeemable (LTD-2)
 PLANS = ("ticket", "ticket-chat", "all-inclusive")
@@ -82,6 +106,7 @@ class Customer:
     card_day: int | None  # days after arrival it adds a card; None: never
     lifetime: bool
     consented: bool
+    subject: UUID | None = None  # the owner as a data subject, once consent was given
     closed: bool = False
     declining_until: datetime | None = None
 
@@ -156,6 +181,10 @@ class Simulation:
         if self._command(name, call, at) is ErrorCode.ACCOUNT_CLOSED:
             c.closed = True  # cancelled or deleted: its people do nothing more
 
+    def _on(self, c: Customer, command: AccountCommand, at: datetime) -> None:
+        """A command the customer's people give on their account."""
+        self._act(c, command.command, at, lambda: self.ledger.execute(c.id, command))
+
     def _arrive(self, at: datetime, day: int, cohort: bool = False) -> None:
         rng, n = self.rng, len(self.customers) + 1
         country, currency = rng.choices(
@@ -169,36 +198,27 @@ class Simulation:
             and at <= self.ledger.settings.ltd_redeem_deadline  # LTD-2
         )
         cycle = "annual" if rng.random() < 0.25 and not lifetime and not cohort else "monthly"
+        owner = Owner(name=f"Owner {n}", email=f"owner{n}@customers.example")
+        company = f"Customer {n}"
         if lifetime:
             code = f"LTD-{n:06d}"
-            self._command("sell_code", lambda: led.sell_code(code, currency), at)
-            found = self._command(
-                "redeem_code",
-                lambda: led.redeem_code(
-                    code,
-                    owner_name=f"Owner {n}",
-                    owner_email=f"owner{n}@customers.example",
-                    company=f"Customer {n}",
-                    country=country,
-                    currency=currency,
-                ),
-                at,
+            sale = SellCode(code=code, currency=currency)
+            self._command("sell_code", lambda: led.sell_code(sale), at)
+            redemption = OpenWithCode(
+                code=code, owner=owner, company=company, country=country, currency=currency
             )
+            found = self._command("redeem_code", lambda: led.open_with_code(redemption), at)
         else:
-            found = self._command(
-                "open_account",
-                lambda: led.open_account(
-                    owner_name=f"Owner {n}",
-                    owner_email=f"owner{n}@customers.example",
-                    company=f"Customer {n}",
-                    country=country,
-                    currency=currency,
-                    plan=rng.choice(PLANS),
-                    cycle=cycle,
-                    seats=rng.randint(1, 12),
-                ),
-                at,
+            opening = OpenAccount(
+                owner=owner,
+                company=company,
+                country=country,
+                currency=currency,
+                plan=rng.choice(PLANS),
+                cycle=Cycle(cycle),
+                seats=rng.randint(1, 12),
             )
+            found = self._command("open_account", lambda: led.open_account(opening), at)
         if not isinstance(found, UUID):
             return
         if cohort:
@@ -223,32 +243,26 @@ class Simulation:
         )
         self.customers.append(customer)
         if vat_id:
-            self._act(customer, "set_vat_id", at, lambda: led.set_vat_id(found, vat_id))
+            self._on(customer, SetVatId(vat_id=vat_id), at)
         if consents:
-            subject = f"owner{n}@customers.example"
-            purposes = ["customer_service", "marketing"]
-            self._command(
-                "give_consent",
-                lambda: led.give_consent(
-                    subject, purposes, email=subject, name=f"Owner {n}", account_id=found
-                ),
-                at,
+            consent = GiveConsent(
+                purposes=list(Purpose), email=owner.email, name=owner.name, account=found
             )
+            subject = self._command("give_consent", lambda: led.give_consent(consent), at)
+            customer.subject = subject if isinstance(subject, UUID) else None
 
     def _live(self, c: Customer, at: datetime, day: int) -> None:
-        led, rng = self.ledger, self.rng
+        rng = self.rng
         if day - c.arrived == c.card_day:
             token = f"tok_sim_{c.index}"
-            self._act(
-                c, "add_payment_method", at, lambda: led.add_payment_method(c.id, "card", token)
-            )
+            self._on(c, AddPaymentMethod(kind=PaymentMethodKind.CARD, token=token), at)
             if c.lifetime:
                 self._billing_details(c, at)
         if c.declining_until is not None and at >= c.declining_until:
             self.gateway.accept(c.id)
             c.declining_until = None
         if rng.random() < P_ACTIVITY:
-            self._act(c, "record_activity", at, lambda: led.record_activity(c.id))
+            self._on(c, RecordActivity(), at)
         roll = rng.random()
         for action, chance in CHANCES:
             if roll < chance:
@@ -259,51 +273,43 @@ class Simulation:
     def _do(self, c: Customer, action: str, at: datetime) -> None:
         led, rng = self.ledger, self.rng
         if action == "add_seats":
-            count = rng.randint(1, 3)
-            self._act(c, action, at, lambda: led.add_seats(c.id, count))
+            self._on(c, AddSeats(count=rng.randint(1, 3)), at)
         elif action == "remove_seats":
-            self._act(c, action, at, lambda: led.remove_seats(c.id, 1))
+            self._on(c, RemoveSeats(count=1), at)
         elif action == "change_plan" and not c.lifetime:
-            plan = rng.choice(PLANS)
-            self._act(c, action, at, lambda: led.change_plan(c.id, plan))
+            self._on(c, ChangePlan(plan=rng.choice(PLANS)), at)
         elif action == "cancel":
-            via = rng.choice(["button", "email"])
-            self._act(c, action, at, lambda: led.cancel(c.id, via))
+            self._on(c, Cancel(via=rng.choice(list(CancellationChannel))), at)
         elif action == "card_declines" and c.declining_until is None:
             self.gateway.decline(c.id)
             c.declining_until = at + timedelta(days=rng.randint(*DECLINE_DAYS))
         elif action == "grant_prepaid_credit" and c.annual and not c.lifetime:
             amount = f"{rng.choice([1200, 2400, 4680, 6000])}.00 {c.currency}"
-            self._act(c, action, at, lambda: led.grant_prepaid_credit(c.id, amount))
+            self._on(c, GrantPrepaidCredit.parse({"amount": amount}), at)
         elif action == "report_shared_login":
             login = f"agent{rng.randint(1, 9)}@customer{c.index}.example"
-            self._act(c, action, at, lambda: led.report_shared_login(c.id, login))
-        elif action == "withdraw_consent" and c.consented:
-            subject = f"owner{c.index}@customers.example"
-            self._act(c, action, at, lambda: led.withdraw_consent(subject, ["marketing"]))
+            self._on(c, ReportSharedLogin(login=login), at)
+        elif action == "withdraw_consent" and c.subject is not None:
+            subject, withdrawal = c.subject, WithdrawConsent(purposes=[Purpose.MARKETING])
+            self._act(c, action, at, lambda: led.withdraw_consent(subject, withdrawal))
         elif action == "correct_invoice":
-            company = f"Customer {c.index} Ltd"
-            self._act(c, action, at, lambda: led.correct_invoice(c.id, company=company))
+            self._on(c, CorrectInvoice(company=f"Customer {c.index} Ltd"), at)
 
     def _billing_details(self, c: Customer, at: datetime) -> None:
         """LTD-7: a lifetime customer gives full billing details (INV-3) with the card."""
-        self._command(
-            "set_billing_details",
-            lambda: self.ledger.set_billing_details(
-                c.id,
-                name=f"Owner {c.index}",
-                company=f"Customer {c.index}",
-                email=f"owner{c.index}@customers.example",
-                address={
-                    "street": f"{c.index} Main Street",
-                    "city": "Springfield",
-                    "postal_code": "12345",
-                    "state": "IL",
-                    "country": "US",
-                },
+        details = SetBillingDetails(
+            name=f"Owner {c.index}",
+            company=f"Customer {c.index}",
+            email=f"owner{c.index}@customers.example",
+            address=PostalAddress(
+                street=f"{c.index} Main Street",
+                city="Springfield",
+                postal_code="12345",
+                state="IL",
+                country="US",
             ),
-            at,
         )
+        self._command("set_billing_details", lambda: self.ledger.execute(c.id, details), at)
 
 
 def simulate(

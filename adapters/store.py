@@ -242,6 +242,15 @@ def store_env(url: str) -> dict[str, str]:
     raise ValueError(f"unknown store {url!r}: use memory://, sqlite:///PATH or postgresql://...")
 
 
+def shown(url: str) -> str:
+    """The store's URL as it may be printed or logged: its password masked."""
+    parsed = urlparse(url)
+    if parsed.password is None:
+        return url
+    netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
+    return parsed._replace(netloc=netloc).geturl()
+
+
 class EventStoreApp(Application[Any]):
     """The library's application object: repository, event store, notification log."""
 

@@ -27,6 +27,9 @@ from adapters.gateway import SandboxGateway
 from adapters.simulation import DEFAULT_START, Simulation
 from app import DUE_RUN_BATCH, Ledger
 from bench import baselines
+from domain.account import PaymentMethodKind
+from domain.catalog import Cycle
+from domain.commands import AddPaymentMethod, AddSeats, OpenAccount, Owner, RemoveSeats
 from settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +41,28 @@ API_SECRET = "bench-token"
 KILLS = 5
 T = TypeVar("T")
 EVENTS_PER_RENEWAL = 4  # a renewal writes about this many: period, invoice, number, payment
+
+
+ONE_MORE = AddSeats(count=1)
+ONE_LESS = RemoveSeats(count=1)
+
+
+def opening(company: str, *, seats: int) -> OpenAccount:
+    """A ticket-plan account of a US company, monthly (its owner's address from its name)."""
+    local = company.lower().replace(" ", "")
+    return OpenAccount(
+        owner=Owner(name=f"{company} Owner", email=f"{local}@bench.example"),
+        company=company,
+        country="US",
+        currency="USD",
+        plan="ticket",
+        cycle=Cycle.MONTHLY,
+        seats=seats,
+    )
+
+
+def card(token: str) -> AddPaymentMethod:
+    return AddPaymentMethod(kind=PaymentMethodKind.CARD, token=token)
 
 
 def schema_url(database: str) -> str:
@@ -75,10 +100,7 @@ def seat_changes(ledger: Ledger, accounts: list[UUID], count: int) -> float:
     started = time.perf_counter()
     for n in range(count):
         account = accounts[n % len(accounts)]
-        if (n // len(accounts)) % 2 == 0:
-            ledger.add_seats(account, 1)
-        else:
-            ledger.remove_seats(account, 1)
+        ledger.execute(account, ONE_MORE if (n // len(accounts)) % 2 == 0 else ONE_LESS)
     return count / (time.perf_counter() - started)
 
 
@@ -205,21 +227,12 @@ def as_of(database: str, events: int, queries: int) -> dict[str, Any]:
     store = schema_url(database)
     clock = SimulatedClock(DEFAULT_START)
     with ledger_on(store, clock) as ledger:
-        account = ledger.open_account(
-            owner_name="Bench Owner",
-            owner_email="owner@bench.example",
-            company="Bench",
-            country="US",
-            currency="USD",
-            plan="ticket",
-            cycle="monthly",
-            seats=2,
-        )
-        ledger.add_payment_method(account, "card", "tok_bench")
+        account = ledger.open_account(opening("Bench", seats=2))
+        ledger.execute(account, card("tok_bench"))
         start = clock.now()
         for n in range(events - 2):
             clock.set(start + timedelta(minutes=n + 1))
-            (ledger.add_seats if n % 2 == 0 else ledger.remove_seats)(account, 1)
+            ledger.execute(account, ONE_MORE if n % 2 == 0 else ONE_LESS)
         end = clock.now()
         rng = random.Random(SEED)
         timings = []
@@ -299,19 +312,7 @@ def concurrent_writers(database: str, threads: int, accounts: int, commands: int
     store = schema_url(database)
     clock = SimulatedClock(DEFAULT_START)
     with ledger_on(store, clock) as ledger:
-        ids = [
-            ledger.open_account(
-                owner_name=f"Racer {n}",
-                owner_email=f"racer{n}@bench.example",
-                company=f"Racer {n}",
-                country="US",
-                currency="USD",
-                plan="ticket",
-                cycle="monthly",
-                seats=1,
-            )
-            for n in range(accounts)
-        ]
+        ids = [ledger.open_account(opening(f"Racer {n}", seats=1)) for n in range(accounts)]
         start = Barrier(threads)
 
         def write(lane: int) -> int:
@@ -320,9 +321,9 @@ def concurrent_writers(database: str, threads: int, accounts: int, commands: int
             done = 0
             for n in range(lane, commands, threads):
                 if n < accounts:
-                    ledger.add_payment_method(ids[n], "card", f"tok_{n}")
+                    ledger.execute(ids[n], card(f"tok_{n}"))
                 else:
-                    ledger.add_seats(ids[rng.randrange(len(ids))], 1)
+                    ledger.execute(ids[rng.randrange(len(ids))], ONE_MORE)
                 done += 1
             return done
 

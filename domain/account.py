@@ -10,7 +10,6 @@ from fractions import Fraction
 from typing import Annotated, Any
 from uuid import UUID
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict
 
 from domain.catalog import Cycle
@@ -32,13 +31,14 @@ from domain.invoicing import (
 )
 from domain.lifetime import LIFETIME_SEATS, Code, SeatLevel, extra_seat_days
 from domain.model import Aggregate, Event, copied, stable_id
-from domain.money import Money, check_currency, round_half_up
+from domain.money import Money, round_half_up
 from domain.numbering import DocumentKind, Numbering
 from domain.personal import Personal, Scope, statutory_end
 from domain.policy import MAX_TRIAL_DAYS, Terms
 from domain.prepaid import CreditWindow, Pool, RateChange
 from domain.pricing import PriceChange
 from domain.schedule import Task, TaskKind
+from domain.values import SEATS_MAX
 from domain.vat import check_vat_id, decide_vat, region_for
 
 # PAY-4 (interpretation): retries 1, 3 and 7 days after the first decline.
@@ -53,7 +53,6 @@ CORRECTION_WINDOW_DAYS = 15
 # LIAB-1: the floor of the liability cap, in the account's currency.
 LIABILITY_FLOOR = Decimal(100)
 MONTHS_PER_CYCLE = {Cycle.MONTHLY: 1, Cycle.ANNUAL: 12}
-MAX_SEATS_PER_CHANGE = 10_000
 
 
 class AccountStatus(StrEnum):
@@ -128,45 +127,6 @@ class LifetimePeriod(BaseModel):
     @property
     def days(self) -> int:
         return days_between(self.start.date(), self.end.date())
-
-
-def check_email(email: str, field: str) -> str:
-    try:
-        return validate_email(email, check_deliverability=False).normalized
-    except EmailNotValidError:
-        raise invalid(field, "not a syntactically valid e-mail address") from None
-
-
-def check_text(value: str, field: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise invalid(field, "is required")
-    return value.strip()
-
-
-def check_country(country: str, field: str = "country") -> str:
-    if not (
-        isinstance(country, str) and len(country) == 2 and country.isascii() and country.isupper()
-    ):
-        raise invalid(field, "must be an ISO 3166 alpha-2 code such as 'SK'")
-    return country
-
-
-def check_language(language: str) -> Language:
-    try:
-        return Language(language)
-    except ValueError:
-        choices = ", ".join(member.value for member in Language)
-        raise invalid("language", f"must be one of {choices}") from None
-
-
-def check_count(count: int) -> int:
-    if (
-        not isinstance(count, int)
-        or isinstance(count, bool)
-        or not 1 <= count <= MAX_SEATS_PER_CHANGE
-    ):
-        raise invalid("count", f"must be a whole number from 1 to {MAX_SEATS_PER_CHANGE}")
-    return count
 
 
 class Account(Aggregate):
@@ -650,8 +610,7 @@ class Account(Aggregate):
         *,
         account_id: UUID,
         at: datetime,
-        owner_name: str,
-        owner_email: str,
+        owner: Person,
         company: str,
         country: str,
         currency: str,
@@ -663,23 +622,20 @@ class Account(Aggregate):
         slug: str,
         terms: Terms,
         actor: str | None = None,
-        language: str = Language.EN,
+        language: Language = Language.EN,
     ) -> Account:
         """TRIAL-1: paid plans start a trial of up to 14 days; the free plan has none.
         ACC-2: the owner holds the first seat."""
-        if not isinstance(seats, int) or isinstance(seats, bool) or seats < 1:
-            raise invalid("seats", "an account has at least one seat: its owner's (ACC-2)")
+        assert 1 <= seats <= SEATS_MAX, "an opening's seats are checked at the door"
         days = MAX_TRIAL_DAYS if trial_days is None else trial_days
-        if not isinstance(days, int) or not 1 <= days <= MAX_TRIAL_DAYS:
-            raise invalid("trial_days", f"must be from 1 to {MAX_TRIAL_DAYS}")
+        assert 1 <= days <= MAX_TRIAL_DAYS, "a trial's days are checked at the door"
         free = terms.catalog.plan(plan).is_free
         return cls._opened(
             account_id=account_id,
             at=at,
             actor=actor,
             slug=slug,
-            owner_name=owner_name,
-            owner_email=owner_email,
+            owner=owner,
             company=company,
             country=country,
             currency=currency,
@@ -691,19 +647,16 @@ class Account(Aggregate):
             trial_ends_at=None if free else at + days * DAY,
             free=free,
             terms=terms,
-            language=check_language(language),
+            language=language,
         )
 
     @classmethod
     def _opened(
         cls,
         *,
-        owner_name: str,
-        owner_email: str,
-        company: str,
+        region: str | None,
         country: str,
         currency: str,
-        region: str | None,
         plan: str,
         cycle: Cycle,
         terms: Terms,
@@ -712,24 +665,15 @@ class Account(Aggregate):
         actor: str | None,
         **opening: object,
     ) -> Account:
-        """ACC-1: owner's full name, a valid e-mail, company name and country are required.
-        ACC-3: the region follows the country unless given. BILL-1: the plan is sold so."""
-        owner = Person(
-            name=check_text(owner_name, "owner.name"), email=check_email(owner_email, "owner.email")
-        )
-        company = check_text(company, "company")
-        country = check_country(country)
-        check_currency(currency)
-        if region is not None and region not in ("EU", "US"):
-            raise invalid("region", "must be EU or US")
+        """ACC-1: owner's full name, a valid e-mail, company name and country are required
+        (the command brings them checked). ACC-3: the region follows the country unless
+        given. BILL-1: the plan is sold so."""
         terms.catalog.base_price(plan, currency, cycle)
         return cls.create(
             cls.Opened,
             account_id,
             at,
             actor=actor,
-            owner=owner,
-            company=company,
             country=country,
             region=region or region_for(country),
             currency=currency,
@@ -747,7 +691,7 @@ class Account(Aggregate):
         role: SeatRole = SeatRole.AGENT,
     ) -> None:
         self.check_not_closed()
-        check_count(count)
+        assert 1 <= count <= SEATS_MAX, "a change's seats are checked at the door"
         if role is SeatRole.OWNER:
             raise invalid("role", "an account has exactly one owner (ACC-2)")
         self.trigger(self.SeatsAdded, at, count=count, role=role)
@@ -758,7 +702,7 @@ class Account(Aggregate):
     def remove_seats(self, count: int, at: datetime, terms: Terms) -> None:
         """ACC-2: the owner holds one seat, so an account keeps at least one. BILL-5: no refund."""
         self.check_not_closed()
-        check_count(count)
+        assert 1 <= count <= SEATS_MAX, "a change's seats are checked at the door"
         if self.seats - count < 1:
             raise DomainError(
                 ErrorCode.NO_SEATS_LEFT,
@@ -843,7 +787,7 @@ class Account(Aggregate):
         account is reactivated and charged the same way. PAY-4: every open invoice is charged
         at once (the invoices' next attempt becomes now)."""
         self.check_not_closed()
-        method = PaymentMethod(kind=kind, token=check_text(token, "token"))
+        method = PaymentMethod(kind=kind, token=token)
         self.trigger(self.PaymentMethodAdded, at, method=method)
         if self.status is AccountStatus.TRIALING:
             self.start_period(at, terms, numbering, new_anchor=True)
@@ -862,14 +806,7 @@ class Account(Aggregate):
         numbering: Numbering,
     ) -> None:
         self.check_not_closed()
-        details = BillingDetails(
-            name=check_text(name, "name"),
-            email=check_email(email, "email") if email else None,
-            company=check_text(company, "company"),
-            address=address,
-        )
-        if address is not None:
-            check_country(address.country, "address.country")
+        details = BillingDetails(name=name, email=email, company=company, address=address)
         self.trigger(self.BillingDetailsSet, at, details=details)
         self.release_lifetime_charges(at, terms, numbering)
 
@@ -878,10 +815,10 @@ class Account(Aggregate):
         self.check_not_closed()
         self.trigger(self.VatIdSet, at, vat_id=check_vat_id(vat_id, self.country))
 
-    def choose_language(self, language: str, at: datetime) -> None:
+    def choose_language(self, language: Language, at: datetime) -> None:
         """The owner's e-mails are written in this language from now on."""
         self.check_not_closed()
-        self.trigger(self.LanguageChosen, at, language=check_language(language))
+        self.trigger(self.LanguageChosen, at, language=language)
 
     def record_activity(self, at: datetime) -> None:
         """IDLE-1: recorded agent activity."""
@@ -891,7 +828,6 @@ class Account(Aggregate):
     def report_shared_login(self, login: str, at: datetime) -> None:
         """LOGIN-1: a detected shared login adds a surcharge from the next period."""
         self.check_not_closed()
-        login = check_text(login, "login")
         if login in self.shared_logins:
             raise invalid("login", "this shared login is already reported")
         self.trigger(self.SharedLoginReported, at, login=login)
@@ -964,8 +900,7 @@ class Account(Aggregate):
         tax and the corrected details replaces it; what was paid on the old invoice is
         applied to the new one. The reissued invoice starts its own window."""
         self.check_not_closed()
-        if name is None and company is None and address is None:
-            raise invalid("details", "give at least one of name, company, address")
+        assert (name, company, address) != (None, None, None), "the command names a change"
         last = next((i for i in reversed(self.invoices) if i.kind is DocumentKind.INVOICE), None)
         if last is None:
             raise invalid("account", "the account has no invoice to correct")
@@ -982,8 +917,8 @@ class Account(Aggregate):
             update={
                 k: v
                 for k, v in {
-                    "name": check_text(name, "name") if name is not None else None,
-                    "company": check_text(company, "company") if company is not None else None,
+                    "name": name,
+                    "company": company,
                     "address": address,
                 }.items()
                 if v is not None
@@ -1175,8 +1110,7 @@ class Account(Aggregate):
             raise invalid("amount", f"the account bills in {self.currency} (MON-1)")
         if not amount.is_positive():
             raise invalid("amount", "must be positive")
-        if not Decimal(0) <= fee_rate <= Decimal(1):
-            raise invalid("cancellation_fee", "must be a fraction from 0 to 1")
+        assert Decimal(0) <= fee_rate <= Decimal(1), "a fee's share is checked at the door"
         if self.open_pool is not None:
             raise invalid("account", "a prepaid credit pool is already granted and open")
         if self.is_lifetime or not self.is_paid_plan(terms):
@@ -1274,8 +1208,7 @@ class Account(Aggregate):
         account_id: UUID,
         at: datetime,
         code: str,
-        owner_name: str,
-        owner_email: str,
+        owner: Person,
         company: str,
         country: str,
         currency: str,
@@ -1292,8 +1225,7 @@ class Account(Aggregate):
             at=at,
             actor=actor,
             slug=slug,
-            owner_name=owner_name,
-            owner_email=owner_email,
+            owner=owner,
             company=company,
             country=country,
             currency=currency,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -10,6 +11,21 @@ from domain.errors import invalid
 
 # MON-1: accounts bill in USD or EUR; the value is the number of minor-unit decimals.
 MINOR_UNITS: dict[str, int] = {"USD": 2, "EUR": 2}
+
+
+# MON-1/MON-2: money as text, everywhere it is input: "18.00 USD": the amount with exactly
+# its currency's decimals, a space, the code; no sign, exponent or leading zero.
+def _money_pattern() -> str:
+    alternatives = []
+    for decimals in sorted(set(MINOR_UNITS.values())):
+        codes = "|".join(sorted(c for c, n in MINOR_UNITS.items() if n == decimals))
+        fraction = rf"\.[0-9]{{{decimals}}}" if decimals else ""
+        alternatives.append(rf"(?:0|[1-9][0-9]{{0,11}}){fraction} (?:{codes})")
+    return f"^(?:{'|'.join(alternatives)})$"
+
+
+MONEY_PATTERN = _money_pattern()
+MONEY_FORMAT = re.compile(MONEY_PATTERN)
 
 
 def check_currency(currency: str) -> str:
@@ -54,20 +70,22 @@ class Money:
         return cls(round_half_up(exact, currency), currency)
 
     @classmethod
+    def read(cls, text: object) -> Money:
+        """Reads "206.22 USD" (MONEY_PATTERN); ValueError when it is not money so written."""
+        if not isinstance(text, str) or MONEY_FORMAT.match(text) is None:
+            raise ValueError(
+                "give money as '<amount> <currency>' with the currency's decimals, e.g. '18.00 USD'"
+            )
+        amount, currency = text.split(" ")
+        return cls(Decimal(amount), currency)
+
+    @classmethod
     def parse(cls, text: str) -> Money:
-        """Reads "206.22 USD"; the amount must have exactly the currency's decimals."""
-        parts = str(text).split()
-        if len(parts) != 2:
-            raise invalid("amount", f"expected '<amount> <currency>', got {text!r}")
-        amount_text, currency = parts
-        check_currency(currency)
+        """Reads "206.22 USD"; INVALID_INPUT when it is not money so written."""
         try:
-            amount = Decimal(amount_text)
-        except ArithmeticError:
-            raise invalid("amount", f"not a number: {amount_text!r}") from None
-        if not amount.is_finite() or amount.as_tuple().exponent != -MINOR_UNITS[currency]:
-            raise invalid("amount", f"{text!r} must have exactly {MINOR_UNITS[currency]} decimals")
-        return cls(amount, currency)
+            return cls.read(text)
+        except ValueError as error:
+            raise invalid("amount", str(error)) from None
 
     def _same(self, other: Money) -> None:
         assert self.currency == other.currency, "amounts in different currencies never mix"

@@ -10,9 +10,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from domain.catalog import Catalog, Cycle
-from domain.errors import DomainError, ErrorCode, invalid
+from domain.errors import DomainError, ErrorCode
 from domain.model import Aggregate, Event, stable_id
-from domain.money import check_currency
 
 # BILL-6: the least notice a price change must be given, in days.
 PRICE_NOTICE_DAYS = 30
@@ -63,9 +62,7 @@ class PriceBook(Aggregate):
         """BILL-6: a price change must be announced at least 30 days before it takes effect
         (the effective date minus the announcement's UTC date); less notice is rejected."""
         catalog.base_price(plan, currency, cycle)
-        check_currency(currency)
-        if price < 0:
-            raise invalid("price", "must not be negative")
+        assert price >= 0, "a price is checked at the door"
         notice_days = (effective_on - at.date()).days
         if notice_days < PRICE_NOTICE_DAYS:
             raise DomainError(

@@ -46,7 +46,9 @@ class SlugClaim(Aggregate):
 
 
 class CommandRecord(Aggregate):
-    """An idempotency key that was used: the request it came with and the result it gave."""
+    """An idempotency key that was used: the request it came with and the result it gave.
+    A key is its actor's own: two tokens that happen to pick the same key never see each
+    other's result."""
 
     key: str = ""
     fingerprint: str = ""
@@ -63,13 +65,19 @@ class CommandRecord(Aggregate):
             record.result = self.result
 
     @staticmethod
-    def id_for(key: str) -> UUID:
-        return stable_id("command", key)
+    def id_for(actor: str | None, key: str) -> UUID:
+        return stable_id("command", actor or "", key)
 
     @classmethod
     def record(
-        cls, key: str, fingerprint: str, result: dict[str, Any], at: datetime
+        cls, actor: str | None, key: str, fingerprint: str, result: dict[str, Any], at: datetime
     ) -> CommandRecord:
         return cls.create(
-            cls.Recorded, cls.id_for(key), at, key=key, fingerprint=fingerprint, result=result
+            cls.Recorded,
+            cls.id_for(actor, key),
+            at,
+            actor=actor,
+            key=key,
+            fingerprint=fingerprint,
+            result=result,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from enum import StrEnum
 from importlib import resources
 from typing import ClassVar
 from uuid import UUID
@@ -13,7 +14,12 @@ from pydantic import BaseModel, ConfigDict
 from domain.errors import invalid
 from domain.model import Aggregate, Event, stable_id
 
-REGIONS = ("EU", "US")
+
+class Region(StrEnum):
+    """ACC-3 (interpretation): where an account is served from, and its data kept (RES-1)."""
+
+    EU = "EU"
+    US = "US"
 
 
 class Engagement(BaseModel):
@@ -75,15 +81,13 @@ class SubprocessorList(Aggregate):
     def current(self, name: str) -> Engagement | None:
         return next((e for e in self.engagements if e.name == name and e.until_day is None), None)
 
-    def engage(self, name: str, regions: list[str], from_day: date, at: datetime) -> None:
-        name = name.strip() if isinstance(name, str) else ""
-        if not name:
-            raise invalid("name", "is required")
-        if not regions or any(r not in REGIONS for r in regions):
-            raise invalid("regions", f"give one or more of {', '.join(REGIONS)}")
+    def engage(self, name: str, regions: list[Region], from_day: date, at: datetime) -> None:
+        assert regions, "an engagement names its regions"
         if self.current(name) is not None:
             raise invalid("name", f"{name!r} is engaged already")
-        engagement = Engagement(name=name, regions=tuple(sorted(set(regions))), from_day=from_day)
+        engagement = Engagement(
+            name=name, regions=tuple(sorted({r.value for r in regions})), from_day=from_day
+        )
         self.trigger(self.Engaged, at, engagement=engagement)
 
     def disengage(self, name: str, until_day: date, at: datetime) -> None:
@@ -91,7 +95,7 @@ class SubprocessorList(Aggregate):
         if engaged is None:
             raise invalid("name", f"{name!r} is not engaged")
         if until_day < engaged.from_day:
-            raise invalid("until", "a sub-processor cannot leave before it started")
+            raise invalid("until_day", "a sub-processor cannot leave before it started")
         self.trigger(self.Disengaged, at, name=name, until_day=until_day)
 
     def serving(self, region: str, day: date) -> list[str]:

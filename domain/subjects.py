@@ -9,10 +9,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.account import DELETION_AFTER_CANCELLATION_DAYS, Account, AccountStatus, check_email
+from domain.account import DELETION_AFTER_CANCELLATION_DAYS, Account, AccountStatus
 from domain.dates import DAY, add_months
 from domain.errors import invalid
-from domain.model import Aggregate, Event, stable_id
+from domain.model import Aggregate, Event
 from domain.personal import Personal, Scope
 from domain.schedule import Task, TaskKind
 
@@ -73,9 +73,10 @@ class RetentionItem(BaseModel):
 
 
 class Subject(Aggregate):
-    """A person the ledger holds data on: an owner, a contact or a lead."""
+    """A person the ledger holds data on: an owner, a contact or a lead. Named by a random
+    id that says nothing about the person; the look-up from an e-mail address to it lives
+    outside the events and goes with the erasure (adapters.keys)."""
 
-    key: str = ""
     name: str | None = None
     email: str | None = None
     account_id: UUID | None = None
@@ -86,7 +87,6 @@ class Subject(Aggregate):
     erased_at: datetime | None = None
 
     class ConsentGiven(Event):
-        key: str
         purposes: list[Purpose]
         name: Annotated[str | None, Personal(Scope.SUBJECT)]
         email: Annotated[str | None, Personal(Scope.SUBJECT)]
@@ -94,7 +94,6 @@ class Subject(Aggregate):
         source: str
 
         def apply(self, subject: Subject) -> None:
-            subject.key = self.key
             subject.name = self.name or subject.name
             subject.email = self.email or subject.email
             subject.account_id = self.account_id or subject.account_id
@@ -170,15 +169,11 @@ class Subject(Aggregate):
             subject.email = None
             subject.erased_at = self.effective_at
 
-    @staticmethod
-    def id_for(key: str) -> UUID:
-        return stable_id("subject", key)
-
     @classmethod
     def first_consent(
         cls,
         *,
-        key: str,
+        subject_id: UUID,
         purposes: list[Purpose],
         name: str | None,
         email: str | None,
@@ -187,11 +182,9 @@ class Subject(Aggregate):
         at: datetime,
         actor: str | None = None,
     ) -> Subject:
-        if not isinstance(key, str) or not key.strip():
-            raise invalid("subject", "is required")
         if not email or not name:
             raise invalid("email", "a new subject needs a name and an e-mail address")
-        subject = cls.model_construct(id=cls.id_for(key), version=0)
+        subject = cls.model_construct(id=subject_id, version=0)
         subject.init_defaults()
         subject.act_as(actor)
         subject.give_consent(
@@ -201,7 +194,6 @@ class Subject(Aggregate):
             account_id=account_id,
             source=source,
             at=at,
-            key=key,
         )
         return subject
 
@@ -218,20 +210,15 @@ class Subject(Aggregate):
         account_id: UUID | None,
         source: str,
         at: datetime,
-        key: str | None = None,
     ) -> None:
         """GDPR-1: consent is voluntary and given per purpose (`marketing`,
         `customer_service`), with its source and actor recorded."""
-        if not purposes:
-            raise invalid("purposes", "give at least one purpose")
-        if email is not None:
-            email = check_email(email, "email")
+        assert purposes, "a consent names its purposes"
         if self.erased and not (name and email):
             raise invalid("email", "this subject's data was erased: give a name and an e-mail")
         self.trigger(
             self.ConsentGiven,
             at,
-            key=key or self.key,
             purposes=sorted(set(purposes)),
             name=name,
             email=email,
@@ -270,10 +257,8 @@ class Subject(Aggregate):
         sealed under the same key."""
         if self.erased:
             raise invalid("subject", "this subject's data was erased")
-        if not name and not email:
-            raise invalid("name", "give a new name or e-mail")
-        email = check_email(email, "email") if email else None
-        self.trigger(self.Rectified, at, name=name.strip() if name else None, email=email)
+        assert name or email, "a rectification names what changes"
+        self.trigger(self.Rectified, at, name=name, email=email)
 
     def restrict(self, at: datetime) -> None:
         """GDPR-3: restriction is recorded and shown with the subject."""
@@ -281,8 +266,7 @@ class Subject(Aggregate):
 
     def object_to(self, purposes: list[Purpose], at: datetime) -> None:
         """GDPR-3: an objection (per purpose) is recorded and shown with the subject."""
-        if not purposes:
-            raise invalid("purposes", "name the purposes objected to")
+        assert purposes, "an objection names its purposes"
         self.trigger(self.ObjectionRecorded, at, purposes=sorted(set(purposes)))
 
     def erase_on_request(self, at: datetime) -> None:

@@ -15,7 +15,9 @@ from uuid import UUID
 from adapters.clock import SimulatedClock
 from adapters.gateway import ChargeResult, SandboxGateway
 from app import Ledger
+from domain.commands import AddPaymentMethod
 from settings import Settings
+from tests.helpers import opening
 
 START = datetime(2025, 1, 15, 10, 0, tzinfo=UTC)
 RENEWAL = datetime(2025, 2, 15, 10, 0, tzinfo=UTC)
@@ -38,16 +40,15 @@ def main(action: str, store: str, count: int) -> None:
     if action == "setup":
         for n in range(count):
             account = ledger.open_account(
-                owner_name=f"Owner {n}",
-                owner_email=f"owner{n}@crash.example",
-                company=f"Crash {n}",
-                country="US",
-                currency="USD",
-                plan="ticket",
-                cycle="monthly",
-                seats=1 + n % 4,
+                opening(
+                    owner_name=f"Owner {n}",
+                    owner_email=f"owner{n}@crash.example",
+                    company=f"Crash {n}",
+                    plan="ticket",
+                    seats=1 + n % 4,
+                )
             )
-            ledger.add_payment_method(account, "card", f"tok_{n}")
+            ledger.execute(account, AddPaymentMethod(kind="card", token=f"tok_{n}"))
     else:
         clock.set(RENEWAL)
         ledger.run_due(RENEWAL)

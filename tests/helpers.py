@@ -10,6 +10,7 @@ from uuid import UUID
 
 from adapters.clock import SimulatedClock
 from app import Ledger
+from domain.commands import GiveConsent, OpenAccount
 from tests.conftest import utc
 
 T = TypeVar("T")
@@ -26,10 +27,15 @@ def at(ledger: Ledger, clock: SimulatedClock, instant: str) -> datetime:
     return target
 
 
-def open_account(ledger: Ledger, **overrides: Any) -> UUID:
+def opening(**overrides: Any) -> OpenAccount:
+    """OpenAccount for a US company on all-inclusive, monthly, three seats; `owner_name`
+    and `owner_email` stand for the owner's fields. Checked as the API checks a body."""
+    owner = {
+        "name": overrides.pop("owner_name", "Ada Lovelace"),
+        "email": overrides.pop("owner_email", "ada@acme.example"),
+    }
     args: dict[str, Any] = {
-        "owner_name": "Ada Lovelace",
-        "owner_email": "ada@acme.example",
+        "owner": owner,
         "company": "ACME, Inc.",
         "country": "US",
         "currency": "USD",
@@ -38,7 +44,34 @@ def open_account(ledger: Ledger, **overrides: Any) -> UUID:
         "seats": 3,
     }
     args.update(overrides)
-    return ledger.open_account(**args)
+    return OpenAccount.parse(args)
+
+
+def open_account(
+    ledger: Ledger,
+    *,
+    actor: str | None = None,
+    idempotency_key: str | None = None,
+    **overrides: Any,
+) -> UUID:
+    command = opening(**overrides)
+    return ledger.open_account(command, actor=actor, idempotency_key=idempotency_key)
+
+
+def consent(
+    ledger: Ledger,
+    purposes: list[str],
+    *,
+    email: str | None = None,
+    name: str | None = None,
+    account: UUID | None = None,
+    subject: UUID | None = None,
+) -> UUID:
+    """GDPR-1: a consent, by the subject `subject`, else the one `email` names or a new one."""
+    command = GiveConsent.parse(
+        {"purposes": purposes, "email": email, "name": name, "account": account}
+    )
+    return ledger.give_consent(command, subject)
 
 
 def totals(ledger: Ledger, account_id: UUID) -> list[str]:

@@ -11,6 +11,7 @@ import pytest
 from adapters.clock import SimulatedClock
 from adapters.gateway import SandboxGateway
 from app import Ledger
+from domain.commands import AddPaymentMethod, CorrectInvoice
 from domain.errors import DomainError, ErrorCode
 from tests.conftest import utc
 from tests.helpers import at, open_account
@@ -23,9 +24,9 @@ def corrected(ledger: Ledger, clock: SimulatedClock) -> UUID:
     """INV-2: the January invoice, issued on the 15th, corrected on the 20th."""
     at(ledger, clock, ISSUED)
     nova = open_account(ledger, company="Nova SARL")
-    ledger.add_payment_method(nova, "card", "tok")
+    ledger.execute(nova, AddPaymentMethod(kind="card", token="tok"))
     at(ledger, clock, CORRECTED)
-    ledger.correct_invoice(nova, company="Nova Research SARL")
+    ledger.execute(nova, CorrectInvoice(company="Nova Research SARL"))
     return nova
 
 
@@ -86,7 +87,7 @@ def test_time_2_work_recorded_late_is_unknown_before_it_was_recorded(
     15th."""
     at(ledger, clock, ISSUED)
     nova = open_account(ledger, company="Nova SARL")
-    ledger.add_payment_method(nova, "card", "tok")
+    ledger.execute(nova, AddPaymentMethod(kind="card", token="tok"))
     gateway.decline(nova)
     clock.set(utc("2025-02-20T12:00:00Z"))
     ledger.run_due()

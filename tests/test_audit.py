@@ -17,9 +17,10 @@ from typer.testing import CliRunner
 from adapters.clock import SimulatedClock
 from app import Ledger
 from cli import app as cli_app
+from domain.commands import AddPaymentMethod, AddSeats, RemoveSeats, RequestErasure
 from domain.integrity import LogSeal
 from settings import Settings
-from tests.helpers import at, open_account, pg_schema
+from tests.helpers import at, consent, open_account, pg_schema
 
 EFFECTIVE = b'"effective_at":"'
 
@@ -75,12 +76,12 @@ def history(ledger: Ledger, clock: SimulatedClock) -> UUID:
     """An account with a few months of events, sealed once in the middle."""
     at(ledger, clock, "2025-01-10T00:00:00Z")
     account = open_account(ledger, seats=2)
-    ledger.add_payment_method(account, "card", "tok_ok")
+    ledger.execute(account, AddPaymentMethod(kind="card", token="tok_ok"))
     at(ledger, clock, "2025-02-15T00:00:00Z")
-    ledger.add_seats(account, 1)
+    ledger.execute(account, AddSeats(count=1))
     assert ledger.checkpoint() is not None
     at(ledger, clock, "2025-04-01T00:00:00Z")
-    ledger.remove_seats(account, 1)
+    ledger.execute(account, RemoveSeats(count=1))
     return account
 
 
@@ -104,7 +105,7 @@ def test_two_processes_writing_one_account_keep_one_chain(
     try:
         account = history(first, clock)
         for turn in range(6):
-            (first if turn % 2 else second).add_seats(account, 1)
+            (first if turn % 2 else second).execute(account, AddSeats(count=1))
         assert second.account(account)["seats"] == 2 + 6
         result = first.verify()
         assert result.ok, result.summary()
@@ -131,7 +132,7 @@ def test_the_scheduler_seals_at_most_once_per_interval(
     first = mem_ledger.checkpoint(every=every)  # the last one was in February
     assert first is not None
     clock.set(clock.now() + timedelta(minutes=10))
-    mem_ledger.add_seats(account, 1)
+    mem_ledger.execute(account, AddSeats(count=1))
     assert mem_ledger.checkpoint(every=every) is None
     clock.set(clock.now() + timedelta(minutes=50))
     second = mem_ledger.checkpoint(every=every)
@@ -229,11 +230,11 @@ def test_gdpr_4_erasure_keeps_the_log_verifiable(ledger: Ledger, clock: Simulate
     """GDPR-4: digests are over the sealed (ciphertext) fields, so destroying a subject's
     key changes no stored byte that a digest covers."""
     at(ledger, clock, "2025-01-10T00:00:00Z")
-    ledger.give_consent("lena", ["marketing"], email="lena@example.com", name="Lena Lead")
+    lena = consent(ledger, ["marketing"], email="lena@example.com", name="Lena Lead")
     ledger.checkpoint()
-    ledger.request_erasure("lena")
+    ledger.subject_request(lena, RequestErasure())
     at(ledger, clock, "2025-03-10T00:00:00Z")
-    assert ledger.subject("lena")["erased"]
+    assert ledger.subject(lena)["erased"]
     ledger.checkpoint()
     result = ledger.verify()
     assert result.ok, result.summary()

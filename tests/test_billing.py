@@ -10,6 +10,21 @@ import pytest
 from adapters.clock import SimulatedClock
 from adapters.gateway import SandboxGateway
 from app import Ledger
+from domain.commands import (
+    AddPaymentMethod,
+    AddSeats,
+    AnnouncePriceChange,
+    Cancel,
+    ChangePlan,
+    CorrectInvoice,
+    LiftSuspension,
+    RemoveSeats,
+    ReportSharedLogin,
+    ResolveSharedLogin,
+    SetBillingDetails,
+    SetVatId,
+    Suspend,
+)
 from domain.errors import DomainError, ErrorCode
 from tests.helpers import at, event_count, kinds, numbers, open_account, totals
 
@@ -34,13 +49,13 @@ def test_trial_1_the_free_plan_has_no_trial_no_invoices_and_uses_no_numbers(
     """TRIAL-1: the free plan has no trial no invoices and uses no numbers."""
     at(ledger, clock, "2025-01-10T09:00:00Z")
     free = open_account(ledger, plan="free", seats=5)
-    ledger.add_payment_method(free, "card", "tok_free")
+    ledger.execute(free, AddPaymentMethod(kind="card", token="tok_free"))
     at(ledger, clock, "2025-02-05T09:00:00Z")  # within 28 days: not idle yet (IDLE-1)
     assert ledger.account(free)["status"] == "active"
     assert ledger.account(free)["trial_ends_at"] is None
     assert ledger.invoices(free) == []
     paying = open_account(ledger, company="Paying")
-    ledger.add_payment_method(paying, "card", "tok_pay")
+    ledger.execute(paying, AddPaymentMethod(kind="card", token="tok_pay"))
     assert numbers(ledger, paying) == ["2025-000001"]
 
 
@@ -51,7 +66,7 @@ def test_trial_2_a_card_during_the_trial_starts_and_charges_the_first_period(
     at(ledger, clock, "2025-01-10T09:00:00Z")
     acme = open_account(ledger)
     at(ledger, clock, "2025-01-15T10:00:00Z")
-    ledger.add_payment_method(acme, "card", "tok_visa")
+    ledger.execute(acme, AddPaymentMethod(kind="card", token="tok_visa"))
     view = ledger.account(acme)
     assert (view["status"], view["period_start"], view["period_end"]) == (
         "active",
@@ -75,7 +90,7 @@ def test_trial_3_a_trial_without_card_suspends_and_a_later_card_reactivates_and_
     assert ledger.account(beta)["suspension_reasons"] == ["trial_expired"]
     assert kinds(ledger, beta) == ["suspended"]
     at(ledger, clock, "2025-03-20T08:00:00Z")
-    ledger.add_payment_method(beta, "paypal", "pp_beta")
+    ledger.execute(beta, AddPaymentMethod(kind="paypal", token="pp_beta"))
     view = ledger.account(beta)
     assert (view["status"], view["period_start"]) == ("active", "2025-03-20T08:00:00Z")
     invoice = ledger.invoices(beta)[0]
@@ -93,7 +108,7 @@ def test_bill_2_periods_follow_the_anchor_day_clamped_to_month_ends(
     at(ledger, clock, "2025-01-20T10:00:00Z")
     acme = open_account(ledger, plan="ticket", seats=2)
     at(ledger, clock, "2025-01-31T10:00:00Z")
-    ledger.add_payment_method(acme, "card", "tok")
+    ledger.execute(acme, AddPaymentMethod(kind="card", token="tok"))
     at(ledger, clock, "2025-04-30T10:00:00Z")
     issued = [i["issued_at"] for i in ledger.invoices(acme)]
     assert issued == [
@@ -112,10 +127,10 @@ def test_bill_3_monthly_upgrades_wait_for_the_next_period(
     """BILL-3: monthly upgrades wait for the next period."""
     at(ledger, clock, "2025-02-01T10:00:00Z")
     kite = open_account(ledger, plan="ticket-chat", seats=2)
-    ledger.add_payment_method(kite, "card", "tok")
+    ledger.execute(kite, AddPaymentMethod(kind="card", token="tok"))
     at(ledger, clock, "2025-02-10T10:00:00Z")
-    ledger.add_seats(kite, 2)
-    ledger.change_plan(kite, "all-inclusive")
+    ledger.execute(kite, AddSeats(count=2))
+    ledger.execute(kite, ChangePlan(plan="all-inclusive"))
     assert totals(ledger, kite) == ["58.00 USD"]
     at(ledger, clock, "2025-03-01T10:00:00Z")
     assert totals(ledger, kite) == ["58.00 USD", "156.00 USD"]
@@ -127,9 +142,9 @@ def test_bill_4_an_annual_seat_upgrade_is_prorated_over_the_rest_of_the_period(
     """BILL-4: an annual seat upgrade is prorated over the rest of the period."""
     at(ledger, clock, "2025-01-10T09:00:00Z")
     orbit = open_account(ledger, cycle="annual", seats=2)
-    ledger.add_payment_method(orbit, "card", "tok")
+    ledger.execute(orbit, AddPaymentMethod(kind="card", token="tok"))
     at(ledger, clock, "2025-07-01T12:00:00Z")
-    ledger.add_seats(orbit, 1)
+    ledger.execute(orbit, AddSeats(count=1))
     # 390.00 x 193 / 365 = 206.219... -> 206.22
     assert totals(ledger, orbit) == ["780.00 USD", "206.22 USD"]
     assert ledger.invoices(orbit)[1]["lines"][0]["rule"] == "BILL-4"
@@ -143,9 +158,9 @@ def test_bill_4_an_annual_plan_upgrade_is_prorated_by_the_rate_difference(
     """BILL-4: an annual plan upgrade is prorated by the rate difference."""
     at(ledger, clock, "2025-01-10T09:00:00Z")
     orbit = open_account(ledger, cycle="annual", seats=2, plan="ticket")
-    ledger.add_payment_method(orbit, "card", "tok")
+    ledger.execute(orbit, AddPaymentMethod(kind="card", token="tok"))
     at(ledger, clock, "2025-07-01T12:00:00Z")
-    ledger.change_plan(orbit, "all-inclusive")
+    ledger.execute(orbit, ChangePlan(plan="all-inclusive"))
     # (780 - 300) x 193 / 365 = 253.808... -> 253.81
     assert totals(ledger, orbit) == ["300.00 USD", "253.81 USD"]
 
@@ -156,16 +171,16 @@ def test_bill_5_a_downgrade_never_refunds_and_a_seat_added_back_is_not_charged_t
     """BILL-5: a downgrade never refunds and a seat added back is not charged twice."""
     at(ledger, clock, "2025-01-10T09:00:00Z")
     orbit = open_account(ledger, cycle="annual", seats=3)
-    ledger.add_payment_method(orbit, "card", "tok")
+    ledger.execute(orbit, AddPaymentMethod(kind="card", token="tok"))
     at(ledger, clock, "2025-03-01T00:00:00Z")
-    ledger.remove_seats(orbit, 1)
-    ledger.change_plan(orbit, "ticket-chat")
+    ledger.execute(orbit, RemoveSeats(count=1))
+    ledger.execute(orbit, ChangePlan(plan="ticket-chat"))
     assert ledger.refunds(orbit) == []
     assert [i["kind"] for i in ledger.invoices(orbit)] == ["invoice"]
-    ledger.change_plan(orbit, "all-inclusive")
-    ledger.add_seats(orbit, 1)
+    ledger.execute(orbit, ChangePlan(plan="all-inclusive"))
+    ledger.execute(orbit, AddSeats(count=1))
     assert totals(ledger, orbit) == ["1170.00 USD"]
-    ledger.remove_seats(orbit, 1)
+    ledger.execute(orbit, RemoveSeats(count=1))
     at(ledger, clock, "2026-01-10T09:00:00Z")
     assert totals(ledger, orbit) == ["1170.00 USD", "780.00 USD"]
 
@@ -176,7 +191,13 @@ def test_bill_6_a_price_change_needs_30_days_notice(ledger: Ledger, clock: Simul
     before = event_count(ledger)
     with pytest.raises(DomainError) as refused:
         ledger.announce_price_change(
-            plan="ticket", currency="USD", cycle="monthly", price="20", effective_on="2025-02-18"
+            AnnouncePriceChange(
+                plan="ticket",
+                currency="USD",
+                cycle="monthly",
+                price="20.00 USD",
+                effective_on="2025-02-18",
+            )
         )
     assert refused.value.code is ErrorCode.PRICE_NOTICE_TOO_SHORT
     assert event_count(ledger) == before
@@ -188,13 +209,19 @@ def test_bill_6_new_prices_apply_to_periods_starting_on_or_after_the_effective_d
     """BILL-6: new prices apply to periods starting on or after the effective date."""
     at(ledger, clock, "2025-01-15T10:00:00Z")
     affected = open_account(ledger, plan="ticket", seats=2)
-    ledger.add_payment_method(affected, "card", "tok")
+    ledger.execute(affected, AddPaymentMethod(kind="card", token="tok"))
     trialing = open_account(ledger, company="Trialing", plan="ticket", seats=1)
     other_plan = open_account(ledger, company="Other", plan="ticket-chat", seats=1)
     other_cycle = open_account(ledger, company="Annual", plan="ticket", cycle="annual", seats=1)
     at(ledger, clock, "2025-01-20T00:00:00Z")
     ledger.announce_price_change(
-        plan="ticket", currency="USD", cycle="monthly", price="20", effective_on="2025-02-19"
+        AnnouncePriceChange(
+            plan="ticket",
+            currency="USD",
+            cycle="monthly",
+            price="20.00 USD",
+            effective_on="2025-02-19",
+        )
     )
     assert "price_change" in kinds(ledger, affected)
     assert "price_change" in kinds(ledger, trialing)
@@ -211,12 +238,12 @@ def test_bill_7_suspended_is_not_renewed_and_bill_8_reactivation_after_the_perio
     """BILL-7, BILL-8: suspended is not renewed and reactivation after the period reanchors."""
     at(ledger, clock, "2025-01-15T10:00:00Z")
     acme = open_account(ledger)
-    ledger.add_payment_method(acme, "card", "tok")
+    ledger.execute(acme, AddPaymentMethod(kind="card", token="tok"))
     at(ledger, clock, "2025-01-20T00:00:00Z")
-    ledger.suspend(acme, "terms_violation")
+    ledger.execute(acme, Suspend(reason="terms_violation"))
     at(ledger, clock, "2025-02-20T12:00:00Z")
     assert totals(ledger, acme) == ["117.00 USD"]
-    ledger.lift_suspension(acme, "terms_violation")
+    ledger.execute(acme, LiftSuspension(reason="terms_violation"))
     view = ledger.account(acme)
     assert (view["status"], view["period_start"], view["period_end"]) == (
         "active",
@@ -232,11 +259,11 @@ def test_bill_8_reactivation_within_the_charged_period_keeps_the_anchor(
     """BILL-8: reactivation within the charged period keeps the anchor."""
     at(ledger, clock, "2025-01-15T10:00:00Z")
     acme = open_account(ledger)
-    ledger.add_payment_method(acme, "card", "tok")
+    ledger.execute(acme, AddPaymentMethod(kind="card", token="tok"))
     at(ledger, clock, "2025-01-20T00:00:00Z")
-    ledger.suspend(acme, "terms_violation")
+    ledger.execute(acme, Suspend(reason="terms_violation"))
     at(ledger, clock, "2025-01-25T00:00:00Z")
-    ledger.lift_suspension(acme, "terms_violation")
+    ledger.execute(acme, LiftSuspension(reason="terms_violation"))
     assert totals(ledger, acme) == ["117.00 USD"]
     at(ledger, clock, "2025-02-15T10:00:00Z")
     assert [i["issued_at"] for i in ledger.invoices(acme)] == [
@@ -252,8 +279,8 @@ def test_inv_1_numbers_are_gapless_across_accounts_and_restart_each_year(
     at(ledger, clock, "2025-11-20T10:00:00Z")
     first = open_account(ledger)
     second = open_account(ledger, company="Second")
-    ledger.add_payment_method(first, "card", "tok1")
-    ledger.add_payment_method(second, "card", "tok2")
+    ledger.execute(first, AddPaymentMethod(kind="card", token="tok1"))
+    ledger.execute(second, AddPaymentMethod(kind="card", token="tok2"))
     at(ledger, clock, "2026-01-20T10:00:00Z")
     assert numbers(ledger, first) == ["2025-000001", "2025-000003", "2026-000001"]
     assert numbers(ledger, second) == ["2025-000002", "2025-000004", "2026-000002"]
@@ -265,9 +292,9 @@ def test_inv_2_a_correction_within_15_days_credits_and_reissues_without_moving_m
     """INV-2: a correction within 15 days credits and reissues without moving money."""
     at(ledger, clock, "2025-01-15T10:00:00Z")
     nova = open_account(ledger, company="Nova SARL")
-    ledger.add_payment_method(nova, "card", "tok")
+    ledger.execute(nova, AddPaymentMethod(kind="card", token="tok"))
     at(ledger, clock, "2025-01-29T10:00:00Z")
-    ledger.correct_invoice(nova, company="Nova Research SARL")
+    ledger.execute(nova, CorrectInvoice(company="Nova Research SARL"))
     docs = ledger.invoices(nova)
     assert [(d["number"], d["kind"], d["status"]) for d in docs] == [
         ("2025-000001", "invoice", "credited"),
@@ -280,7 +307,7 @@ def test_inv_2_a_correction_within_15_days_credits_and_reissues_without_moving_m
     assert ledger.balance(nova)["receivable"] == "0.00 USD"
     # The reissued invoice starts its own window.
     at(ledger, clock, "2025-02-12T10:00:00Z")
-    ledger.correct_invoice(nova, name="Marie Skłodowska-Curie")
+    ledger.execute(nova, CorrectInvoice(name="Marie Skłodowska-Curie"))
     assert numbers(ledger, nova)[-2:] == ["CN-2025-000002", "2025-000003"]
 
 
@@ -290,11 +317,11 @@ def test_inv_2_a_late_correction_is_refused_and_records_nothing(
     """INV-2: a late correction is refused and records nothing."""
     at(ledger, clock, "2025-01-15T10:00:00Z")
     nova = open_account(ledger)
-    ledger.add_payment_method(nova, "card", "tok")
+    ledger.execute(nova, AddPaymentMethod(kind="card", token="tok"))
     at(ledger, clock, "2025-01-30T10:00:01Z")
     before = event_count(ledger)
     with pytest.raises(DomainError) as refused:
-        ledger.correct_invoice(nova, company="Too Late SARL")
+        ledger.execute(nova, CorrectInvoice(company="Too Late SARL"))
     assert refused.value.code is ErrorCode.CORRECTION_WINDOW_CLOSED
     assert event_count(ledger) == before
 
@@ -305,27 +332,30 @@ def test_inv_3_billing_details_carry_a_postal_address_and_go_on_the_next_invoice
     """INV-3: billing details carry a postal address and go on the next invoice."""
     at(ledger, clock, "2025-01-15T10:00:00Z")
     acme = open_account(ledger)
-    ledger.set_billing_details(
+    ledger.execute(
         acme,
-        name="Ada Lovelace",
-        email="billing@acme.example",
-        company="ACME Holdings",
-        address={
-            "street": "1 Main St",
-            "city": "Austin",
-            "postal_code": "78701",
-            "state": "TX",
-            "country": "US",
-        },
+        SetBillingDetails(
+            name="Ada Lovelace",
+            email="billing@acme.example",
+            company="ACME Holdings",
+            address={
+                "street": "1 Main St",
+                "city": "Austin",
+                "postal_code": "78701",
+                "state": "TX",
+                "country": "US",
+            },
+        ),
     )
-    ledger.add_payment_method(acme, "card", "tok")
+    ledger.execute(acme, AddPaymentMethod(kind="card", token="tok"))
     assert ledger.invoices(acme)[0]["billed_to"]["company"] == "ACME Holdings"
     for bad in (
         {"street": "1 Main St"},
         {"street": "x", "city": "y", "postal_code": "1", "country": "usa"},
     ):
         with pytest.raises(DomainError) as refused:
-            ledger.set_billing_details(acme, name="Ada", company="ACME", address=bad)
+            details = {"name": "Ada", "company": "ACME", "address": bad}
+            ledger.execute(acme, SetBillingDetails.parse(details))
         assert refused.value.code is ErrorCode.INVALID_INPUT
 
 
@@ -337,8 +367,8 @@ def test_inv_4_an_eu_business_with_a_vat_id_in_another_state_is_reverse_charged(
     de = open_account(
         ledger, company="Beta GmbH", country="DE", currency="EUR", plan="ticket", seats=2
     )
-    ledger.set_vat_id(de, "DE136695976")
-    ledger.add_payment_method(de, "card", "tok")
+    ledger.execute(de, SetVatId(vat_id="DE136695976"))
+    ledger.execute(de, AddPaymentMethod(kind="card", token="tok"))
     invoice = ledger.invoices(de)[0]
     assert (invoice["net"], invoice["vat"], invoice["vat_treatment"]) == (
         "30.00 EUR",
@@ -355,8 +385,8 @@ def test_inv_4_a_customer_in_the_sellers_country_pays_vat_even_with_a_vat_id(
     sk = open_account(
         ledger, company="Tatra s.r.o.", country="SK", currency="EUR", plan="ticket", seats=1
     )
-    ledger.set_vat_id(sk, "SK2022749619")
-    ledger.add_payment_method(sk, "card", "tok")
+    ledger.execute(sk, SetVatId(vat_id="SK2022749619"))
+    ledger.execute(sk, AddPaymentMethod(kind="card", token="tok"))
     at(ledger, clock, "2025-01-20T00:00:00Z")
     # 20% in 2024, 23% from 2025-01-01, by the invoice's issue date.
     assert [(i["vat"], i["total"]) for i in ledger.invoices(sk)] == [
@@ -373,13 +403,13 @@ def test_inv_5_a_vat_id_changes_no_issued_invoice_and_an_invalid_one_is_refused(
     fr = open_account(
         ledger, company="Gamma SAS", country="FR", currency="EUR", plan="ticket", seats=1
     )
-    ledger.add_payment_method(fr, "card", "tok")
+    ledger.execute(fr, AddPaymentMethod(kind="card", token="tok"))
     before = event_count(ledger)
     with pytest.raises(DomainError) as refused:
-        ledger.set_vat_id(fr, "FR00000000000")
+        ledger.execute(fr, SetVatId(vat_id="FR00000000000"))
     assert refused.value.code is ErrorCode.INVALID_VAT_ID
     assert event_count(ledger) == before
-    ledger.set_vat_id(fr, "FR40303265045")
+    ledger.execute(fr, SetVatId(vat_id="FR40303265045"))
     at(ledger, clock, "2025-04-01T00:00:00Z")
     assert [i["vat"] for i in ledger.invoices(fr)] == ["3.00 EUR", "0.00 EUR"]
     assert ledger.refunds(fr) == []
@@ -391,12 +421,12 @@ def test_login_1_a_shared_login_adds_one_seat_from_the_next_period_until_resolve
     """LOGIN-1: a shared login adds one seat from the next period until resolved."""
     at(ledger, clock, "2025-01-15T10:00:00Z")
     acme = open_account(ledger)
-    ledger.add_payment_method(acme, "card", "tok")
+    ledger.execute(acme, AddPaymentMethod(kind="card", token="tok"))
     at(ledger, clock, "2025-01-20T00:00:00Z")
-    ledger.report_shared_login(acme, "support-desk")
+    ledger.execute(acme, ReportSharedLogin(login="support-desk"))
     assert totals(ledger, acme) == ["117.00 USD"]
     at(ledger, clock, "2025-02-20T00:00:00Z")
-    ledger.resolve_shared_login(acme, "support-desk")
+    ledger.execute(acme, ResolveSharedLogin(login="support-desk"))
     at(ledger, clock, "2025-03-15T10:00:00Z")
     assert totals(ledger, acme) == ["117.00 USD", "156.00 USD", "117.00 USD"]
     assert ledger.invoices(acme)[1]["lines"][1]["rule"] == "LOGIN-1"
@@ -412,7 +442,7 @@ def test_liab_1_the_cap_is_the_months_fee_or_100_whichever_is_greater(
     annual = open_account(ledger, company="Annual", cycle="annual", seats=10)
     trial = open_account(ledger, company="Trial")
     for account in (monthly, small, annual):
-        ledger.add_payment_method(account, "card", "tok")
+        ledger.execute(account, AddPaymentMethod(kind="card", token="tok"))
     at(ledger, clock, "2025-02-01T00:00:00Z")
     assert ledger.liability_cap(monthly, "2025-02-01") == "117.00 USD"
     assert ledger.liability_cap(small, "2025-02-01") == "100.00 USD"
@@ -445,8 +475,8 @@ def test_time_3_work_due_at_one_instant_runs_in_the_order_accounts_were_opened(
     first = open_account(ledger, company="First")
     second = open_account(ledger, company="Second")
     at(ledger, clock, "2025-01-12T10:00:00Z")
-    ledger.add_payment_method(second, "card", "tok2")
-    ledger.add_payment_method(first, "card", "tok1")
+    ledger.execute(second, AddPaymentMethod(kind="card", token="tok2"))
+    ledger.execute(first, AddPaymentMethod(kind="card", token="tok1"))
     at(ledger, clock, "2025-02-12T10:00:00Z")
     assert numbers(ledger, second) == ["2025-000001", "2025-000004"]
     assert numbers(ledger, first) == ["2025-000002", "2025-000003"]
@@ -459,9 +489,11 @@ def test_time_3_a_cancellation_taking_effect_runs_before_a_renewal_due_at_the_sa
     at(ledger, clock, "2025-11-29T00:00:00Z")
     acme = open_account(ledger)
     at(ledger, clock, "2025-11-30T00:00:00Z")
-    ledger.add_payment_method(acme, "card", "tok")  # the next period starts 2025-12-30T00:00Z
+    ledger.execute(
+        acme, AddPaymentMethod(kind="card", token="tok")
+    )  # the next period starts 2025-12-30T00:00Z
     at(ledger, clock, "2025-12-23T12:00:00Z")
-    ledger.cancel(acme, "email")  # takes effect 2025-12-30T00:00Z
+    ledger.execute(acme, Cancel(via="email"))  # takes effect 2025-12-30T00:00Z
     at(ledger, clock, "2025-12-31T00:00:00Z")
     assert ledger.account(acme)["status"] == "cancelled"
     assert totals(ledger, acme) == ["117.00 USD"]
@@ -479,9 +511,9 @@ def test_acc_2_the_owner_keeps_a_seat(ledger: Ledger, clock: SimulatedClock) -> 
     at(ledger, clock, "2025-01-10T09:00:00Z")
     acme = open_account(ledger, seats=2)
     with pytest.raises(DomainError) as refused:
-        ledger.remove_seats(acme, 2)
+        ledger.execute(acme, RemoveSeats(count=2))
     assert refused.value.code is ErrorCode.NO_SEATS_LEFT
-    ledger.remove_seats(acme, 1)
+    ledger.execute(acme, RemoveSeats(count=1))
     assert ledger.account(acme)["seats"] == 1
     with pytest.raises(DomainError) as refused:
         open_account(ledger, company="Nobody", seats=0)
@@ -495,12 +527,12 @@ def test_acc_4_an_account_is_reactivated_only_when_every_reason_is_cleared(
     at(ledger, clock, "2025-01-10T09:00:00Z")
     acme = open_account(ledger)
     at(ledger, clock, "2025-01-12T09:00:00Z")
-    ledger.suspend(acme, "terms_violation")
+    ledger.execute(acme, Suspend(reason="terms_violation"))
     at(ledger, clock, "2025-01-25T09:00:00Z")  # the trial ends while suspended
     assert ledger.account(acme)["suspension_reasons"] == ["terms_violation", "trial_expired"]
-    ledger.lift_suspension(acme, "terms_violation")
+    ledger.execute(acme, LiftSuspension(reason="terms_violation"))
     assert ledger.account(acme)["status"] == "suspended"
-    ledger.add_payment_method(acme, "card", "tok")
+    ledger.execute(acme, AddPaymentMethod(kind="card", token="tok"))
     assert ledger.account(acme)["status"] == "active"
     assert totals(ledger, acme) == ["117.00 USD"]
 
@@ -512,10 +544,10 @@ def test_trial_1_moving_to_the_free_plan_ends_the_trial_and_stops_renewals(
     at(ledger, clock, "2025-01-10T09:00:00Z")
     trial = open_account(ledger, company="Trial")
     paying = open_account(ledger, company="Paying")
-    ledger.add_payment_method(paying, "card", "tok")
+    ledger.execute(paying, AddPaymentMethod(kind="card", token="tok"))
     at(ledger, clock, "2025-01-12T09:00:00Z")
-    ledger.change_plan(trial, "free")
-    ledger.change_plan(paying, "free")
+    ledger.execute(trial, ChangePlan(plan="free"))
+    ledger.execute(paying, ChangePlan(plan="free"))
     at(ledger, clock, "2025-02-01T09:00:00Z")
     assert ledger.account(trial)["status"] == "active"
     assert "suspended" not in [n["kind"] for n in ledger.notifications(trial)]
@@ -530,10 +562,10 @@ def test_trial_1_a_free_account_moving_to_a_paid_plan_gets_its_trial(
     at(ledger, clock, "2025-01-10T09:00:00Z")
     free = open_account(ledger, plan="free", company="Free")
     carded = open_account(ledger, plan="free", company="Carded", seats=2)
-    ledger.add_payment_method(carded, "card", "tok")
+    ledger.execute(carded, AddPaymentMethod(kind="card", token="tok"))
     at(ledger, clock, "2025-01-20T09:00:00Z")
-    ledger.change_plan(free, "ticket")
-    ledger.change_plan(carded, "ticket")
+    ledger.execute(free, ChangePlan(plan="ticket"))
+    ledger.execute(carded, ChangePlan(plan="ticket"))
     assert ledger.account(free)["status"] == "trialing"
     assert ledger.account(free)["trial_ends_at"] == "2025-02-03T09:00:00Z"
     assert ledger.invoices(free) == []

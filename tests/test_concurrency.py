@@ -8,6 +8,7 @@ from uuid import UUID
 
 from adapters.clock import SimulatedClock
 from app import Ledger
+from domain.commands import AddPaymentMethod, AddSeats
 from tests.helpers import at, open_account
 
 THREADS = 16
@@ -27,7 +28,7 @@ def test_inv_1_invoice_numbers_stay_gapless_under_concurrent_writers(
     def convert(batch: list[UUID]) -> None:
         start.wait()
         for account in batch:
-            ledger.add_payment_method(account, "card", f"tok_{account.hex[:6]}")
+            ledger.execute(account, AddPaymentMethod(kind="card", token=f"tok_{account.hex[:6]}"))
 
     with ThreadPoolExecutor(THREADS) as pool:
         batches = [accounts[n::THREADS] for n in range(THREADS)]
@@ -53,7 +54,7 @@ def test_concurrent_seat_changes_on_one_account_lose_no_update(
     def add() -> None:
         start.wait()
         for _ in range(per_thread):
-            ledger.add_seats(account, 1)
+            ledger.execute(account, AddSeats(count=1))
 
     with ThreadPoolExecutor(THREADS) as pool:
         for future in [pool.submit(add) for _ in range(THREADS)]:

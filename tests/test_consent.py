@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from uuid import uuid4
 
 import pytest
 
 from adapters.clock import SimulatedClock
 from app import Ledger
+from domain.commands import AddPaymentMethod, Cancel, WithdrawConsent
 from domain.errors import DomainError, ErrorCode
-from tests.helpers import at, event_count, open_account
+from domain.subjects import Purpose
+from tests.helpers import at, consent, event_count, open_account
 
 
 def test_gdpr_1_consent_is_given_and_withdrawn_per_purpose(
@@ -17,23 +20,25 @@ def test_gdpr_1_consent_is_given_and_withdrawn_per_purpose(
 ) -> None:
     """GDPR-1: voluntary, per purpose, withdrawable at any time."""
     at(ledger, clock, "2025-01-01T00:00:00Z")
-    ledger.give_consent(
-        "lead-1", ["marketing", "customer_service"], email="lee@prospect.example", name="Lee P"
+    lead = consent(
+        ledger, ["marketing", "customer_service"], email="lee@prospect.example", name="Lee P"
     )
     at(ledger, clock, "2025-06-01T00:00:00Z")
-    ledger.withdraw_consent("lead-1", ["marketing"])
-    assert ledger.subject("lead-1")["consents"] == ["customer_service"]
-    assert ledger.retention("lead-1") == [
+    marketing = WithdrawConsent(purposes=[Purpose.MARKETING])
+    ledger.withdraw_consent(lead, marketing)
+    assert ledger.subject(lead)["consents"] == ["customer_service"]
+    assert ledger.retention(lead) == [
         {"category": "marketing", "due_on": "2025-06-01", "basis": "withdrawn"},
         {"category": "customer_service", "due_on": "2030-01-01", "basis": "consent"},
     ]
     before = event_count(ledger)
-    refusals: list[tuple[Callable[[], None], ErrorCode]] = [
-        (lambda: ledger.withdraw_consent("lead-1", ["marketing"]), ErrorCode.INVALID_INPUT),
-        (lambda: ledger.withdraw_consent("nobody", ["marketing"]), ErrorCode.UNKNOWN_SUBJECT),
-        (lambda: ledger.give_consent("lead-1", ["newsletter"]), ErrorCode.INVALID_INPUT),
+    refusals: list[tuple[Callable[[], object], ErrorCode]] = [
+        (lambda: ledger.withdraw_consent(lead, marketing), ErrorCode.INVALID_INPUT),
+        (lambda: ledger.withdraw_consent(uuid4(), marketing), ErrorCode.UNKNOWN_SUBJECT),
+        (lambda: consent(ledger, ["newsletter"], subject=lead), ErrorCode.INVALID_INPUT),
+        (lambda: consent(ledger, ["marketing"], name="No Mail"), ErrorCode.INVALID_INPUT),
         (
-            lambda: ledger.give_consent("lead-2", ["marketing"], name="No Mail"),
+            lambda: consent(ledger, ["marketing"], email="new@prospect.example"),
             ErrorCode.INVALID_INPUT,
         ),
     ]
@@ -51,19 +56,17 @@ def test_gdpr_2_a_customers_consent_lasts_while_in_use_and_five_years_after(
     GDPR-5: billing records 10 years after the end of the year of issue."""
     at(ledger, clock, "2025-01-10T00:00:00Z")
     acme = open_account(ledger)
-    ledger.add_payment_method(acme, "card", "tok")
-    ledger.give_consent(
-        "ada", ["marketing"], email="ada@acme.example", name="Ada L", account_id=acme
-    )
-    assert ledger.retention("ada") == [
+    ledger.execute(acme, AddPaymentMethod(kind="card", token="tok"))
+    ada = consent(ledger, ["marketing"], email="ada@acme.example", name="Ada L", account=acme)
+    assert ledger.retention(ada) == [
         {"category": "marketing", "due_on": None, "basis": "consent"},
         {"category": "billing_records", "due_on": "2036-01-01", "basis": "statutory"},
         {"category": "account_content", "due_on": None, "basis": "in_use"},
     ]
     at(ledger, clock, "2025-12-23T15:00:00Z")
-    ledger.cancel(acme, "email")  # takes effect 2025-12-30
+    ledger.execute(acme, Cancel(via="email"))  # takes effect 2025-12-30
     at(ledger, clock, "2026-02-01T00:00:00Z")
-    assert ledger.retention("ada") == [
+    assert ledger.retention(ada) == [
         {"category": "marketing", "due_on": "2030-12-30", "basis": "consent"},
         {"category": "billing_records", "due_on": "2036-01-01", "basis": "statutory"},
         {"category": "account_content", "due_on": "2026-01-29", "basis": "deleted"},
@@ -75,8 +78,25 @@ def test_idle_1_consent_changes_are_not_activity(ledger: Ledger, clock: Simulate
     at(ledger, clock, "2025-01-01T00:00:00Z")
     free = open_account(ledger, plan="free")
     at(ledger, clock, "2025-01-20T00:00:00Z")
-    ledger.give_consent(
-        "owner", ["marketing"], email="ada@acme.example", name="Ada L", account_id=free
-    )
+    consent(ledger, ["marketing"], email="ada@acme.example", name="Ada L", account=free)
     at(ledger, clock, "2025-01-29T00:00:00Z")
     assert ledger.notifications(free)[-1]["kind"] == "inactivity_warning"
+
+
+def test_gdpr_1_a_subject_is_named_by_a_random_id_and_found_by_its_address(
+    ledger: Ledger, clock: SimulatedClock
+) -> None:
+    """GDPR-1: a consent given with an address the ledger knows is that subject's; the id
+    says nothing about the person; a refused consent claims no address."""
+    at(ledger, clock, "2025-01-01T00:00:00Z")
+    lee = consent(ledger, ["marketing"], email="Lee@Prospect.example", name="Lee P")
+    assert lee.version == 4  # random, not derived from the address
+    again = consent(ledger, ["customer_service"], email="lee@prospect.example")
+    assert again == lee
+    assert ledger.find_subject("LEE@prospect.example") == lee
+    assert ledger.subject(lee)["consents"] == ["customer_service", "marketing"]
+    with pytest.raises(DomainError):
+        consent(ledger, ["marketing"], email="refused@prospect.example")  # no name
+    with pytest.raises(DomainError) as unknown:
+        ledger.find_subject("refused@prospect.example")
+    assert unknown.value.code is ErrorCode.UNKNOWN_SUBJECT

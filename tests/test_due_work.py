@@ -15,6 +15,7 @@ import pytest
 
 from adapters.clock import SimulatedClock
 from app import Ledger
+from domain.commands import AddPaymentMethod
 from settings import Settings
 from tests.crash_worker import RENEWAL
 from tests.helpers import at, event_count, open_account
@@ -61,7 +62,7 @@ def test_running_due_work_twice_changes_nothing_the_second_time(
     at(ledger, clock, "2025-01-15T10:00:00Z")
     for n in range(3):
         account = open_account(ledger, company=f"Twice {n}")
-        ledger.add_payment_method(account, "card", f"tok{n}")
+        ledger.execute(account, AddPaymentMethod(kind="card", token=f"tok{n}"))
     clock.set(RENEWAL)
     assert ledger.run_due(RENEWAL) == 3
     before = event_count(ledger)
@@ -112,7 +113,7 @@ def test_a_due_run_freezes_the_heap_it_found_and_a_failed_run_leaves_its_work_du
     the index had let go of it until the process restarted)."""
     at(ledger, clock, "2025-01-15T10:00:00Z")
     account = open_account(ledger)
-    ledger.add_payment_method(account, "card", "tok")
+    ledger.execute(account, AddPaymentMethod(kind="card", token="tok"))
     clock.set(RENEWAL)
     frozen_during: list[int] = []
     run_tasks = ledger._run_tasks

@@ -16,11 +16,18 @@ from adapters.clock import SimulatedClock
 from adapters.gateway import SandboxGateway
 from adapters.keys import EventSealer, MemoryKeyStore
 from app import Ledger
+from domain.commands import (
+    AddPaymentMethod,
+    Cancel,
+    RequestErasure,
+    SetBillingDetails,
+    WithdrawConsent,
+)
 from domain.personal import Scope
-from domain.subjects import Subject
+from domain.subjects import Purpose
 from settings import Settings
 from tests.conftest import utc
-from tests.helpers import at, event_count, open_account, totals
+from tests.helpers import at, consent, event_count, open_account, totals
 
 OWNER_NAME = "Ada Erasable"
 OWNER_EMAIL = "ada.erasable@acme.example"
@@ -67,31 +74,32 @@ def stored_bytes(store: str) -> bytes:
     return b"".join(pages)
 
 
-def customer_and_lead(ledger: Ledger, clock: SimulatedClock) -> UUID:
+def customer_and_lead(ledger: Ledger, clock: SimulatedClock) -> tuple[UUID, UUID, UUID]:
+    """An account whose owner Ada is a data subject, and Lena, a lead: their ids."""
     at(ledger, clock, "2025-01-10T00:00:00Z")
     account = open_account(
         ledger, owner_name=OWNER_NAME, owner_email=OWNER_EMAIL, company="Acme", seats=2
     )
-    ledger.set_billing_details(
+    ledger.execute(
         account,
-        name=OWNER_NAME,
-        company="Acme",
-        email=OWNER_EMAIL,
-        address={
-            "street": STREET,
-            "city": "Boston",
-            "postal_code": "02110",
-            "state": "MA",
-            "country": "US",
-        },
+        SetBillingDetails(
+            name=OWNER_NAME,
+            company="Acme",
+            email=OWNER_EMAIL,
+            address={
+                "street": STREET,
+                "city": "Boston",
+                "postal_code": "02110",
+                "state": "MA",
+                "country": "US",
+            },
+        ),
     )
-    ledger.add_payment_method(account, "card", "tok_acme")
-    ledger.give_consent(
-        "ada", ["marketing"], email=OWNER_EMAIL, name=OWNER_NAME, account_id=account
-    )
-    ledger.give_consent("lena", ["marketing"], email=LEAD_EMAIL, name="Lena Lead")
+    ledger.execute(account, AddPaymentMethod(kind="card", token="tok_acme"))
+    ada = consent(ledger, ["marketing"], email=OWNER_EMAIL, name=OWNER_NAME, account=account)
+    lena = consent(ledger, ["marketing"], email=LEAD_EMAIL, name="Lena Lead")
     at(ledger, clock, "2025-03-15T00:00:00Z")
-    return account
+    return account, ada, lena
 
 
 def test_gdpr_4_erased_keys_and_plaintext_are_gone_from_the_stored_bytes(
@@ -100,11 +108,11 @@ def test_gdpr_4_erased_keys_and_plaintext_are_gone_from_the_stored_bytes(
     """GDPR-4: personal fields are stored sealed; erasure destroys the key, and neither key
     nor plaintext survives in the database. GDPR-5: the billing key outlives the request
     until the statutory period ends; every amount stays as it was."""
-    account = customer_and_lead(ledger, clock)
+    account, ada, lena = customer_and_lead(ledger, clock)
     keys = ledger.store.keys
     now = clock.now()
-    lead_key = keys.current(Subject.id_for("lena"), Scope.SUBJECT, now)[1]
-    owner_key = keys.current(Subject.id_for("ada"), Scope.SUBJECT, now)[1]
+    lead_key = keys.current(lena, Scope.SUBJECT, now)[1]
+    owner_key = keys.current(ada, Scope.SUBJECT, now)[1]
     profile_key = keys.current(account, Scope.PROFILE, now)[1]
     billing_key = keys.current(account, Scope.BILLING, now)[1]
     content_key = keys.current(account, Scope.CONTENT, now)[1]
@@ -116,8 +124,8 @@ def test_gdpr_4_erased_keys_and_plaintext_are_gone_from_the_stored_bytes(
     amounts = totals(ledger, account)
 
     at(ledger, clock, "2025-03-20T00:00:00Z")
-    ledger.request_erasure("lena")
-    ledger.request_erasure("ada")
+    ledger.subject_request(lena, RequestErasure())
+    ledger.subject_request(ada, RequestErasure())
 
     after = stored_bytes(store)
     for secret in (lead_key, owner_key, profile_key):
@@ -126,9 +134,9 @@ def test_gdpr_4_erased_keys_and_plaintext_are_gone_from_the_stored_bytes(
     assert content_key in after  # the agents' logins are not the owner's data
     replayed = Ledger(Settings(store=store), clock=clock, gateway=SandboxGateway())
     try:
-        lead = replayed.subject("lena")
+        lead = replayed.subject(lena)
         assert (lead["name"], lead["email"], lead["erased"]) == (None, None, True)
-        assert replayed.subject("ada")["name"] is None
+        assert replayed.subject(ada)["name"] is None
         assert replayed.load(account).owner is None
         assert {n["to"] for n in replayed.notifications(account)} == {None}
         assert totals(replayed, account) == amounts
@@ -137,7 +145,7 @@ def test_gdpr_4_erased_keys_and_plaintext_are_gone_from_the_stored_bytes(
     finally:
         replayed.close()
 
-    ledger.cancel(account, "button")
+    ledger.execute(account, Cancel(via="button"))
     at(ledger, clock, "2036-01-01T00:00:00Z")
     assert ledger.load(account).erased_scopes == [Scope.BILLING, Scope.CONTENT, Scope.PROFILE]
     final = stored_bytes(store)
@@ -201,9 +209,9 @@ def test_gdpr_4_an_erasure_interrupted_after_the_key_went_is_recorded_on_the_nex
     run."""
     first = Ledger(Settings(store=store), clock=clock, gateway=SandboxGateway())
     at(first, clock, "2025-01-01T00:00:00Z")
-    first.give_consent("lee", ["marketing"], email=LEAD_EMAIL, name="Lee P")
+    lee = consent(first, ["marketing"], email=LEAD_EMAIL, name="Lee P")
     at(first, clock, "2025-02-01T00:00:00Z")
-    first.withdraw_consent("lee", ["marketing"])
+    first.withdraw_consent(lee, WithdrawConsent(purposes=[Purpose.MARKETING]))
 
     def die(*args: object, **kwargs: object) -> None:
         raise Interrupted
@@ -216,10 +224,10 @@ def test_gdpr_4_an_erasure_interrupted_after_the_key_went_is_recorded_on_the_nex
 
     second = Ledger(Settings(store=store), clock=clock, gateway=SandboxGateway())
     try:
-        assert second.subject("lee")["name"] is None  # unreadable already
-        assert second.subject("lee")["erased"] is False  # not yet recorded
+        assert second.subject(lee)["name"] is None  # unreadable already
+        assert second.subject(lee)["erased"] is False  # not yet recorded
         assert second.run_due(clock.now()) == 1
-        assert second.subject("lee")["erased"] is True
+        assert second.subject(lee)["erased"] is True
         assert second.run_due(clock.now()) == 0
     finally:
         second.close()

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from adapters.clock import SimulatedClock
 from app import Ledger
 from cli import app as cli_app
+from domain.commands import AddPaymentMethod, AddSeats
 from domain.errors import DomainError, ErrorCode
 from settings import Settings
 from tests.helpers import at, open_account
@@ -20,9 +21,9 @@ def test_bill_4_an_upgrade_invoice_names_its_rule_and_the_seat_change_behind_it(
 ) -> None:
     at(mem_ledger, clock, "2025-01-15T10:00:00Z")
     acme = open_account(mem_ledger, cycle="annual", country="DE", currency="EUR", seats=2)
-    mem_ledger.add_payment_method(acme, "card", "tok")
+    mem_ledger.execute(acme, AddPaymentMethod(kind="card", token="tok"))
     at(mem_ledger, clock, "2025-03-01T00:00:00Z")
-    mem_ledger.add_seats(acme, 1)
+    mem_ledger.execute(acme, AddSeats(count=1))
     number = mem_ledger.invoices(acme)[-1]["number"]
     trail = mem_ledger.explain(number)
     seats_added = [c for c in trail["caused_by"] if c["event"] == "Account.SeatsAdded"]

@@ -15,9 +15,10 @@ import projections.history
 from adapters.clock import SimulatedClock
 from app import Ledger
 from domain.account import Account
+from domain.commands import RecordActivity, RequestErasure
 from domain.model import Aggregate, as_known
 from settings import Settings
-from tests.helpers import open_account
+from tests.helpers import consent, open_account
 
 START = datetime(2025, 1, 15, 10, 0, tzinfo=UTC)
 # Mostly in order (effective near the recording), now and then backdated or ahead.
@@ -83,7 +84,7 @@ def test_time_2_a_long_history_reads_only_the_chunk_around_the_instant(
         account_id = open_account(ledger)
         for n in range(640):
             clock.set(START + timedelta(minutes=n + 1))
-            ledger.record_activity(account_id)
+            ledger.execute(account_id, RecordActivity())
         middle = START + timedelta(minutes=300, seconds=30)
         expected = dumped(folded_whole(ledger, account_id, as_of=middle, known_at=None))
         ledger.history.as_known(account_id, as_of=None, known_at=None)  # index it
@@ -109,10 +110,10 @@ def test_gdpr_4_an_erasure_drops_what_the_index_held(
     checkpoint after every event); after the erasure is recorded, the same read finds it
     unreadable, as a fold from the store would."""
     monkeypatch.setattr(projections.history, "CHUNK", 1)
-    ledger.give_consent("lena", ["marketing"], email="lena@lead.example", name="Lena Lead")
+    lena = consent(ledger, ["marketing"], email="lena@lead.example", name="Lena Lead")
     when = ledger.now()
-    assert ledger.subject("lena", as_of=when)["email"] == "lena@lead.example"
+    assert ledger.subject(lena, as_of=when)["email"] == "lena@lead.example"
     clock.set(when + timedelta(hours=1))
-    ledger.request_erasure("lena")
-    again = ledger.subject("lena", as_of=when)
+    ledger.subject_request(lena, RequestErasure())
+    again = ledger.subject(lena, as_of=when)
     assert again["email"] is None and again["name"] is None

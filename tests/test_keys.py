@@ -16,6 +16,7 @@ import pytest
 from adapters.clock import SimulatedClock
 from adapters.keys import KeyStore
 from app import Ledger
+from domain.commands import AddPaymentMethod, AddSeats
 from domain.personal import Scope
 from settings import Settings
 from tests.helpers import open_account
@@ -48,7 +49,9 @@ def test_a_batch_of_renewals_opens_and_seals_with_keys_from_one_query(
     with closing(Ledger(Settings(store=store), clock=clock)) as writer:
         ids = [open_account(writer, company=f"Co {n}", seats=2) for n in range(ACCOUNTS)]
         for account_id in ids:
-            writer.add_payment_method(account_id, "card", f"tok_{account_id.hex[:6]}")
+            writer.execute(
+                account_id, AddPaymentMethod(kind="card", token=f"tok_{account_id.hex[:6]}")
+            )
         first = [len(writer.invoices(a)) for a in ids]
     clock.set(clock.now() + timedelta(days=31))
     # A process that did not write the accounts: it loads and unseals every one of them.
@@ -94,7 +97,7 @@ def test_accounts_loaded_for_a_batch_are_those_loaded_one_by_one(
 ) -> None:
     with closing(Ledger(Settings(store=store), clock=clock)) as writer:
         ids = [open_account(writer, company=f"Co {n}") for n in range(3)]
-        writer.add_seats(ids[1], 2)
+        writer.execute(ids[1], AddSeats(count=2))
     with closing(Ledger(Settings(store=store), clock=clock)) as cold:
         batch = cold.store.commanded([*ids, UUID(int=9)], fresh=False)
         assert sorted(batch) == sorted(ids)  # the unknown one left out

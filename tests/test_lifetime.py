@@ -12,6 +12,15 @@ import pytest
 
 from adapters.clock import SimulatedClock
 from app import Ledger
+from domain.commands import (
+    AddPaymentMethod,
+    AddSeats,
+    OpenWithCode,
+    RedeemCode,
+    RemoveSeats,
+    SellCode,
+    SetBillingDetails,
+)
 from domain.errors import DomainError, ErrorCode
 from domain.lifetime import SeatLevel, extra_seat_days
 from tests.helpers import at, event_count, kinds, totals
@@ -33,13 +42,16 @@ BILLING: dict[str, Any] = {
 def redeem_new(
     ledger: Ledger, code: str, company: str = "Sumo Support", currency: str = "USD"
 ) -> UUID:
-    return ledger.redeem_code(
-        code,
-        owner_name="Ken Thompson",
-        owner_email="ken@sumo.example",
-        company=company,
-        country="US",
-        currency=currency,
+    return ledger.open_with_code(
+        OpenWithCode.parse(
+            {
+                "code": code,
+                "owner": {"name": "Ken Thompson", "email": "ken@sumo.example"},
+                "company": company,
+                "country": "US",
+                "currency": currency,
+            }
+        )
     )
 
 
@@ -73,9 +85,9 @@ def test_ltd_1_and_ltd_3_a_sold_code_opens_an_all_inclusive_account_with_two_sea
 ) -> None:
     """LTD-1, LTD-3: sold once; redemption gives two lifetime seats and no periodic charge."""
     at(ledger, clock, "2019-10-01T00:00:00Z")
-    ledger.sell_code("LTD-0001", "USD")
+    ledger.sell_code(SellCode(code="LTD-0001", currency="USD"))
     with pytest.raises(DomainError) as refused:
-        ledger.sell_code("LTD-0001", "USD")
+        ledger.sell_code(SellCode(code="LTD-0001", currency="USD"))
     assert refused.value.code is ErrorCode.INVALID_INPUT
     at(ledger, clock, "2019-11-05T10:00:00Z")
     sumo = redeem_new(ledger, "LTD-0001")
@@ -95,8 +107,8 @@ def test_ltd_2_codes_are_redeemable_until_the_deadline_inclusive(
 ) -> None:
     """LTD-2: 2019-11-30 23:59:59 UTC inclusive."""
     at(ledger, clock, "2019-10-01T00:00:00Z")
-    ledger.sell_code("LTD-A", "USD")
-    ledger.sell_code("LTD-B", "USD")
+    ledger.sell_code(SellCode(code="LTD-A", currency="USD"))
+    ledger.sell_code(SellCode(code="LTD-B", currency="USD"))
     at(ledger, clock, "2019-11-30T23:59:59Z")
     redeem_new(ledger, "LTD-A")
     at(ledger, clock, "2019-12-01T00:00:00Z")
@@ -112,11 +124,11 @@ def test_ltd_4_a_second_code_on_one_account_is_refused_and_not_used(
 ) -> None:
     """LTD-4: one code per account (CODE_STACKING); the refused code stays redeemable."""
     at(ledger, clock, "2019-10-01T00:00:00Z")
-    ledger.sell_code("LTD-1", "USD")
-    ledger.sell_code("LTD-2", "USD")
+    ledger.sell_code(SellCode(code="LTD-1", currency="USD"))
+    ledger.sell_code(SellCode(code="LTD-2", currency="USD"))
     sumo = redeem_new(ledger, "LTD-1")
     with pytest.raises(DomainError) as refused:
-        ledger.redeem_code("LTD-2", sumo)
+        ledger.redeem_code(sumo, RedeemCode(code="LTD-2"))
     assert refused.value.code is ErrorCode.CODE_STACKING
     other = redeem_new(ledger, "LTD-2", company="Other")
     assert ledger.account(other)["status"] == "active"
@@ -128,7 +140,7 @@ def test_ltd_4_a_second_code_on_one_account_is_refused_and_not_used(
 def test_ltd_4_a_reused_code_suspends_both_accounts(ledger: Ledger, clock: SimulatedClock) -> None:
     """LTD-4: the new account and the one that redeemed it first; one message each."""
     at(ledger, clock, "2019-10-01T00:00:00Z")
-    ledger.sell_code("LTD-1", "USD")
+    ledger.sell_code(SellCode(code="LTD-1", currency="USD"))
     first = redeem_new(ledger, "LTD-1", company="First")
     second = redeem_new(ledger, "LTD-1", company="Second")
     for account in (first, second):
@@ -141,7 +153,7 @@ def test_ltd_4_two_concurrent_redemptions_of_one_code_have_one_winner_and_reuse_
 ) -> None:
     """LTD-4 under a race: exactly one redemption comes first; the other is reuse."""
     at(ledger, clock, "2019-10-01T00:00:00Z")
-    ledger.sell_code("LTD-RACE", "USD")
+    ledger.sell_code(SellCode(code="LTD-RACE", currency="USD"))
     start = Barrier(2)
 
     def redeem(company: str) -> UUID:
@@ -163,18 +175,18 @@ def test_ltd_5_and_ltd_6_extra_seats_are_billed_in_arrears_and_warned_once(
 ) -> None:
     """LTD-5: months without extra seat-days have no invoice. LTD-6: warned the first time."""
     at(ledger, clock, "2019-10-01T00:00:00Z")
-    ledger.sell_code("LTD-9", "USD")
+    ledger.sell_code(SellCode(code="LTD-9", currency="USD"))
     at(ledger, clock, "2019-11-05T10:00:00Z")
     sumo = redeem_new(ledger, "LTD-9")
-    ledger.set_billing_details(sumo, **BILLING)
-    ledger.add_payment_method(sumo, "card", "tok")
+    ledger.execute(sumo, SetBillingDetails(**BILLING))
+    ledger.execute(sumo, AddPaymentMethod(kind="card", token="tok"))
     at(ledger, clock, "2019-12-10T12:00:00Z")
     assert ledger.invoices(sumo) == []
-    ledger.add_seats(sumo, 1)
+    ledger.execute(sumo, AddSeats(count=1))
     at(ledger, clock, "2019-12-20T08:00:00Z")
-    ledger.remove_seats(sumo, 1)
-    ledger.add_seats(sumo, 1)
-    ledger.remove_seats(sumo, 1)
+    ledger.execute(sumo, RemoveSeats(count=1))
+    ledger.execute(sumo, AddSeats(count=1))
+    ledger.execute(sumo, RemoveSeats(count=1))
     at(ledger, clock, "2020-02-05T10:00:00Z")
     # Dec 10..20 inclusive: 11 seat-days of 31: 39 x 11 / 31 = 13.838... -> 13.84
     assert totals(ledger, sumo) == ["13.84 USD"]
@@ -186,20 +198,20 @@ def test_ltd_7_charges_wait_for_billing_details_and_a_card_and_suspended_days_co
 ) -> None:
     """LTD-7, INV-3: suspended (billing_details_missing) until both are given."""
     at(ledger, clock, "2019-10-01T00:00:00Z")
-    ledger.sell_code("LTD-AAAA-0001", "USD")
+    ledger.sell_code(SellCode(code="LTD-AAAA-0001", currency="USD"))
     at(ledger, clock, "2019-11-05T10:00:00Z")
     sumo = redeem_new(ledger, "LTD-AAAA-0001")
     at(ledger, clock, "2019-11-20T09:00:00Z")
-    ledger.add_seats(sumo, 2)
+    ledger.execute(sumo, AddSeats(count=2))
     at(ledger, clock, "2019-12-05T10:00:00Z")
     assert ledger.account(sumo)["suspension_reasons"] == ["billing_details_missing"]
     assert ledger.invoices(sumo) == []
     at(ledger, clock, "2019-12-06T08:00:00Z")
     incomplete: dict[str, Any] = {**BILLING, "address": {**BILLING["address"], "state": None}}
-    ledger.set_billing_details(sumo, **incomplete)
-    ledger.add_payment_method(sumo, "card", "tok")
+    ledger.execute(sumo, SetBillingDetails(**incomplete))
+    ledger.execute(sumo, AddPaymentMethod(kind="card", token="tok"))
     assert ledger.account(sumo)["status"] == "suspended"  # a US address needs its state
-    ledger.set_billing_details(sumo, **BILLING)
+    ledger.execute(sumo, SetBillingDetails(**BILLING))
     assert ledger.account(sumo)["status"] == "active"
     assert [(i["number"], i["total"], i["status"]) for i in ledger.invoices(sumo)] == [
         ("2019-000001", "39.00 USD", "paid")

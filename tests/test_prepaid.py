@@ -13,6 +13,14 @@ from hypothesis import strategies as st
 
 from adapters.clock import SimulatedClock
 from app import Ledger
+from domain.commands import (
+    AddPaymentMethod,
+    AddSeats,
+    Cancel,
+    GrantPrepaidCredit,
+    LiftSuspension,
+    Suspend,
+)
 from domain.errors import DomainError, ErrorCode
 from domain.prepaid import Pool, RateChange
 from tests.helpers import at, open_account, totals
@@ -137,9 +145,9 @@ def test_credit_1_a_pool_is_invoiced_at_once_and_starts_when_the_paid_period_end
     at(ledger, clock, "2025-02-14T12:00:00Z")
     delta = open_account(ledger, seats=10)
     at(ledger, clock, "2025-02-15T00:00:00Z")
-    ledger.add_payment_method(delta, "card", "tok")
+    ledger.execute(delta, AddPaymentMethod(kind="card", token="tok"))
     at(ledger, clock, "2025-03-01T00:00:00Z")
-    ledger.grant_prepaid_credit(delta, "4680.00 USD")
+    ledger.execute(delta, GrantPrepaidCredit(amount="4680.00 USD"))
     assert totals(ledger, delta) == ["390.00 USD", "4680.00 USD"]
     assert ledger.credit_window(delta) == {
         "active_from": "2025-03-15",
@@ -148,7 +156,7 @@ def test_credit_1_a_pool_is_invoiced_at_once_and_starts_when_the_paid_period_end
         "changes": [],
     }
     at(ledger, clock, "2025-09-15T00:00:00Z")
-    ledger.add_seats(delta, 2)
+    ledger.execute(delta, AddSeats(count=2))
     assert totals(ledger, delta) == ["390.00 USD", "4680.00 USD"]
     window = ledger.credit_window(delta)
     assert window is not None
@@ -163,13 +171,15 @@ def test_credit_1_a_pool_on_an_account_without_a_running_period_starts_at_once(
     """CREDIT-1: at once if no paid period is running."""
     at(ledger, clock, "2025-03-10T08:00:00Z")
     acme = open_account(ledger, seats=5)
-    ledger.add_payment_method(acme, "card", "tok")
+    ledger.execute(acme, AddPaymentMethod(kind="card", token="tok"))
     at(ledger, clock, "2025-03-12T08:00:00Z")
-    ledger.suspend(acme, "terms_violation")
+    ledger.execute(acme, Suspend(reason="terms_violation"))
     at(ledger, clock, "2025-04-20T08:00:00Z")
-    ledger.lift_suspension(acme, "terms_violation")  # BILL-8: a new period starts now
+    ledger.execute(
+        acme, LiftSuspension(reason="terms_violation")
+    )  # BILL-8: a new period starts now
     trial = open_account(ledger, company="Trial Co", seats=5)
-    ledger.grant_prepaid_credit(trial, "2340.00 USD")
+    ledger.execute(trial, GrantPrepaidCredit(amount="2340.00 USD"))
     assert ledger.account(trial)["status"] == "active"
     window = ledger.credit_window(trial)
     assert window is not None and window["active_from"] == "2025-04-20"
@@ -181,9 +191,9 @@ def test_credit_4_billing_resumes_with_a_new_anchor_when_the_pool_runs_out(
     """CREDIT-4: at 00:00 UTC on ends_on a new period starts and is charged."""
     at(ledger, clock, "2025-01-01T00:00:00Z")
     acme = open_account(ledger, seats=2)
-    ledger.add_payment_method(acme, "card", "tok")  # period Jan 1 - Feb 1: 78.00
+    ledger.execute(acme, AddPaymentMethod(kind="card", token="tok"))  # period Jan 1 - Feb 1: 78.00
     at(ledger, clock, "2025-01-10T00:00:00Z")
-    ledger.grant_prepaid_credit(acme, "936.00 USD")  # 12 x 78.00, active Feb 1
+    ledger.execute(acme, GrantPrepaidCredit(amount="936.00 USD"))  # 12 x 78.00, active Feb 1
     at(ledger, clock, "2026-02-01T00:00:00Z")
     assert ledger.credit_window(acme) is None
     assert totals(ledger, acme) == ["78.00 USD", "936.00 USD", "78.00 USD"]
@@ -196,10 +206,12 @@ def test_credit_5_cancellation_refunds_the_rest_less_the_agreed_fee(
     """CREDIT-5: the fee rate is per agreement."""
     at(ledger, clock, "2025-01-01T00:00:00Z")
     acme = open_account(ledger, seats=2)
-    ledger.add_payment_method(acme, "card", "tok")
-    ledger.grant_prepaid_credit(acme, "936.00 USD", cancellation_fee="0.25")  # active Feb 1
+    ledger.execute(acme, AddPaymentMethod(kind="card", token="tok"))
+    ledger.execute(
+        acme, GrantPrepaidCredit(amount="936.00 USD", cancellation_fee="0.25")
+    )  # active Feb 1
     at(ledger, clock, "2025-01-20T00:00:00Z")
-    ledger.cancel(acme, "button")
+    ledger.execute(acme, Cancel(via="button"))
     # Not yet active: R = 936.00, fee 234.00, refund 702.00
     assert ledger.refunds(acme) == [
         {"amount": "702.00 USD", "at": "2025-01-20T00:00:00Z", "rule": "CREDIT-5"}
@@ -216,10 +228,11 @@ def test_credit_1_refuses_a_second_pool_a_foreign_currency_and_a_bad_fee(
     """CREDIT-1: one open pool per account, in the account's currency (MON-1)."""
     at(ledger, clock, "2025-01-01T00:00:00Z")
     acme = open_account(ledger)
-    ledger.grant_prepaid_credit(acme, "1000.00 USD")
+    ledger.execute(acme, GrantPrepaidCredit(amount="1000.00 USD"))
     for amount, fee in (("500.00 USD", "0.5"), ("500.00 EUR", "0.5"), ("500.00 USD", "1.5")):
         with pytest.raises(DomainError) as refused:
-            ledger.grant_prepaid_credit(acme, amount, cancellation_fee=fee)
+            grant = {"amount": amount, "cancellation_fee": fee}
+            ledger.execute(acme, GrantPrepaidCredit.parse(grant))
         assert refused.value.code is ErrorCode.INVALID_INPUT
 
 
@@ -231,10 +244,10 @@ def test_credit_3_finance_sees_every_open_pool_and_why_its_end_moved(
     one = open_account(ledger, company="One", seats=10)
     two = open_account(ledger, company="Two", seats=1)
     open_account(ledger, company="None")
-    ledger.grant_prepaid_credit(one, "4680.00 USD")
-    ledger.grant_prepaid_credit(two, "468.00 USD")
+    ledger.execute(one, GrantPrepaidCredit(amount="4680.00 USD"))
+    ledger.execute(two, GrantPrepaidCredit(amount="468.00 USD"))
     at(ledger, clock, "2025-07-02T00:00:00Z")
-    ledger.add_seats(one, 2)
+    ledger.execute(one, AddSeats(count=2))
     windows = ledger.credit_windows()
     assert [(w["slug"], w["active_from"], w["ends_on"]) for w in windows] == [
         ("one", "2025-01-01", "2025-12-02"),

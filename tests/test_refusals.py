@@ -10,6 +10,17 @@ import pytest
 
 from adapters.clock import SimulatedClock
 from app import Ledger
+from domain.commands import (
+    AddPaymentMethod,
+    AddSeats,
+    AnnouncePriceChange,
+    Cancel,
+    ChangePlan,
+    CorrectInvoice,
+    RecordActivity,
+    RemoveSeats,
+    SetVatId,
+)
 from domain.errors import DomainError, ErrorCode
 from tests.helpers import at, event_count, open_account
 
@@ -28,35 +39,65 @@ REFUSALS: list[tuple[str, ErrorCode, Refusal]] = [
     ("bad cycle", ErrorCode.INVALID_INPUT, lambda lg, _: open_account(lg, cycle="weekly")),
     ("long trial", ErrorCode.INVALID_INPUT, lambda lg, _: open_account(lg, trial_days=15)),
     ("bad region", ErrorCode.INVALID_INPUT, lambda lg, _: open_account(lg, region="APAC")),
-    ("zero seats added", ErrorCode.INVALID_INPUT, lambda lg, a: lg.add_seats(a, 0)),
-    ("seats as text", ErrorCode.INVALID_INPUT, lambda lg, a: lg.add_seats(a, "2")),  # type: ignore[arg-type]
+    (
+        "zero seats added",
+        ErrorCode.INVALID_INPUT,
+        lambda lg, a: lg.execute(a, AddSeats.parse({"count": 0})),
+    ),
+    (
+        "seats as text",
+        ErrorCode.INVALID_INPUT,
+        lambda lg, a: lg.execute(a, AddSeats.parse({"count": "2"})),
+    ),
     (
         "float price",
         ErrorCode.INVALID_INPUT,
         lambda lg, _: lg.announce_price_change(
-            plan="ticket",
-            currency="USD",
-            cycle="monthly",
-            price=1.5,  # type: ignore[arg-type]
-            effective_on="2026-01-01",
+            AnnouncePriceChange.parse(
+                {
+                    "plan": "ticket",
+                    "currency": "USD",
+                    "cycle": "monthly",
+                    "price": 1.5,
+                    "effective_on": "2026-01-01",
+                }
+            )
         ),
     ),
-    ("unknown account", ErrorCode.UNKNOWN_ACCOUNT, lambda lg, _: lg.add_seats(uuid4(), 1)),
+    (
+        "unknown account",
+        ErrorCode.UNKNOWN_ACCOUNT,
+        lambda lg, _: lg.execute(uuid4(), AddSeats(count=1)),
+    ),
     ("unknown plan", ErrorCode.UNKNOWN_PLAN, lambda lg, _: open_account(lg, plan="platinum")),
-    ("unknown plan change", ErrorCode.UNKNOWN_PLAN, lambda lg, a: lg.change_plan(a, "platinum")),
-    ("no seats left", ErrorCode.NO_SEATS_LEFT, lambda lg, a: lg.remove_seats(a, 3)),
+    (
+        "unknown plan change",
+        ErrorCode.UNKNOWN_PLAN,
+        lambda lg, a: lg.execute(a, ChangePlan(plan="platinum")),
+    ),
+    ("no seats left", ErrorCode.NO_SEATS_LEFT, lambda lg, a: lg.execute(a, RemoveSeats(count=3))),
     (
         "short notice",
         ErrorCode.PRICE_NOTICE_TOO_SHORT,
         lambda lg, _: lg.announce_price_change(
-            plan="ticket", currency="USD", cycle="monthly", price="9", effective_on="2025-01-20"
+            AnnouncePriceChange(
+                plan="ticket",
+                currency="USD",
+                cycle="monthly",
+                price="9.00 USD",
+                effective_on="2025-01-20",
+            )
         ),
     ),
-    ("invalid VAT ID", ErrorCode.INVALID_VAT_ID, lambda lg, a: lg.set_vat_id(a, "DE136695976")),
+    (
+        "invalid VAT ID",
+        ErrorCode.INVALID_VAT_ID,
+        lambda lg, a: lg.execute(a, SetVatId(vat_id="DE136695976")),
+    ),
     (
         "nothing to correct",
         ErrorCode.INVALID_INPUT,
-        lambda lg, a: lg.correct_invoice(a, company="X"),
+        lambda lg, a: lg.execute(a, CorrectInvoice(company="X")),
     ),
 ]
 
@@ -81,13 +122,13 @@ def test_acc_4_a_deleted_or_cancelled_account_takes_no_commands(
     """ACC-4: a deleted or cancelled account takes no commands."""
     at(ledger, clock, "2025-01-10T09:00:00Z")
     account = open_account(ledger)
-    ledger.cancel(account, "button")
+    ledger.execute(account, Cancel(via="button"))
     before = event_count(ledger)
     commands: list[Callable[[], None]] = [
-        lambda: ledger.add_seats(account, 1),
-        lambda: ledger.cancel(account, "email"),
-        lambda: ledger.record_activity(account),
-        lambda: ledger.add_payment_method(account, "card", "tok"),
+        lambda: ledger.execute(account, AddSeats(count=1)),
+        lambda: ledger.execute(account, Cancel(via="email")),
+        lambda: ledger.execute(account, RecordActivity()),
+        lambda: ledger.execute(account, AddPaymentMethod(kind="card", token="tok")),
     ]
     for command in commands:
         with pytest.raises(DomainError) as refused:
@@ -105,8 +146,8 @@ def test_a_repeated_idempotency_key_returns_the_first_result_and_records_nothing
     again = open_account(ledger, idempotency_key="open-acme-1")
     assert again == first
     assert event_count(ledger) == after_first
-    ledger.add_seats(first, 2, idempotency_key="seats-1")
-    ledger.add_seats(first, 2, idempotency_key="seats-1")
+    ledger.execute(first, AddSeats(count=2), idempotency_key="seats-1")
+    ledger.execute(first, AddSeats(count=2), idempotency_key="seats-1")
     assert ledger.account(first)["seats"] == 5
 
 
@@ -115,9 +156,9 @@ def test_an_idempotency_key_reused_for_another_request_is_refused(
 ) -> None:
     at(ledger, clock, "2025-01-10T09:00:00Z")
     account = open_account(ledger)
-    ledger.add_seats(account, 1, idempotency_key="k")
+    ledger.execute(account, AddSeats(count=1), idempotency_key="k")
     before = event_count(ledger)
     with pytest.raises(DomainError) as refused:
-        ledger.add_seats(account, 2, idempotency_key="k")
+        ledger.execute(account, AddSeats(count=2), idempotency_key="k")
     assert refused.value.code is ErrorCode.IDEMPOTENCY_KEY_REUSED
     assert event_count(ledger) == before

@@ -29,6 +29,15 @@ import pytest
 from adapters.clock import SimulatedClock
 from adapters.gateway import SandboxGateway
 from app import Ledger
+from domain.commands import (
+    AddPaymentMethod,
+    AddSeats,
+    Cancel,
+    CorrectInvoice,
+    GrantPrepaidCredit,
+    RecordActivity,
+    SetVatId,
+)
 from domain.errors import DomainError, ErrorCode
 from projections.charts import draw
 from projections.reports import Month, ReportFormat, render_report
@@ -40,30 +49,30 @@ def three_customers(ledger: Ledger, clock: SimulatedClock, gateway: SandboxGatew
     at(ledger, clock, "2025-01-10T09:00:00Z")
     acme = open_account(ledger, plan="ticket", seats=2)
     at(ledger, clock, "2025-01-10T10:00:00Z")
-    ledger.add_payment_method(acme, "card", "tok_acme")
+    ledger.execute(acme, AddPaymentMethod(kind="card", token="tok_acme"))
     at(ledger, clock, "2025-01-20T09:00:00Z")
     beta = open_account(
         ledger, country="DE", currency="EUR", cycle="annual", seats=1, company="Beta GmbH"
     )
-    ledger.add_payment_method(beta, "card", "tok_beta")
+    ledger.execute(beta, AddPaymentMethod(kind="card", token="tok_beta"))
     at(ledger, clock, "2025-02-01T09:00:00Z")
     gamma = open_account(
         ledger, country="FR", currency="EUR", plan="ticket", seats=1, company="Gamma SA"
     )
-    ledger.set_vat_id(gamma, "FR40303265045")
+    ledger.execute(gamma, SetVatId(vat_id="FR40303265045"))
     gateway.decline(gamma)
-    ledger.add_payment_method(gamma, "card", "tok_gamma")
+    ledger.execute(gamma, AddPaymentMethod(kind="card", token="tok_gamma"))
     at(ledger, clock, "2025-02-12T08:00:00Z")
-    ledger.correct_invoice(acme, company="Acme Ltd")
+    ledger.execute(acme, CorrectInvoice(company="Acme Ltd"))
     at(ledger, clock, "2025-03-01T12:00:00Z")
-    ledger.add_seats(beta, 1)
+    ledger.execute(beta, AddSeats(count=1))
     at(ledger, clock, "2025-03-20T12:00:00Z")
-    ledger.record_activity(gamma)  # IDLE-1: a suspended account's people keep it alive
+    ledger.execute(gamma, RecordActivity())  # IDLE-1: a suspended account's people keep it alive
     at(ledger, clock, "2025-04-05T12:00:00Z")
     gateway.accept(gamma)
-    ledger.add_payment_method(gamma, "card", "tok_gamma_2")
+    ledger.execute(gamma, AddPaymentMethod(kind="card", token="tok_gamma_2"))
     at(ledger, clock, "2025-04-20T12:00:00Z")
-    ledger.cancel(acme, "button")
+    ledger.execute(acme, Cancel(via="button"))
     at(ledger, clock, "2025-05-02T00:00:00Z")
     return ledger
 
@@ -204,13 +213,13 @@ def delta(ledger: Ledger, clock: SimulatedClock) -> Ledger:
     at(ledger, clock, "2025-02-14T12:00:00Z")
     account = open_account(ledger, seats=10)
     at(ledger, clock, "2025-02-15T00:00:00Z")
-    ledger.add_payment_method(account, "card", "tok_delta")
+    ledger.execute(account, AddPaymentMethod(kind="card", token="tok_delta"))
     at(ledger, clock, "2025-03-01T00:00:00Z")
-    ledger.grant_prepaid_credit(account, "4680.00 USD")
+    ledger.execute(account, GrantPrepaidCredit(amount="4680.00 USD"))
     at(ledger, clock, "2025-09-15T00:00:00Z")
-    ledger.add_seats(account, 2)
+    ledger.execute(account, AddSeats(count=2))
     at(ledger, clock, "2025-11-01T00:00:00Z")
-    ledger.cancel(account, "button")
+    ledger.execute(account, Cancel(via="button"))
     return ledger
 
 
@@ -265,7 +274,7 @@ def test_refunds_report_and_the_cancellation_fee(delta: Ledger) -> None:
 def test_reports_render_as_csv_json_and_table(mem_ledger: Ledger, clock: SimulatedClock) -> None:
     at(mem_ledger, clock, "2025-01-10T09:00:00Z")
     account = open_account(mem_ledger, plan="ticket", seats=2)
-    mem_ledger.add_payment_method(account, "card", "tok")
+    mem_ledger.execute(account, AddPaymentMethod(kind="card", token="tok"))
     report = mem_ledger.report("invoices", "2025-01")
     parsed = list(csv.reader(io.StringIO(render_report(report, ReportFormat.CSV))))
     assert parsed[0] == report.columns

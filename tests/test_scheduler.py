@@ -23,6 +23,7 @@ from eventsourcing.utils import get_topic
 from adapters.clock import SimulatedClock
 from app import Ledger
 from domain.account import Account
+from domain.commands import AddPaymentMethod
 from scheduler import JOB_ID, JOB_TABLE, LOCK_POLL_SECONDS, Scheduler
 from settings import Settings
 from tests.conftest import utc
@@ -79,7 +80,7 @@ def test_after_downtime_the_missed_work_is_done_at_its_own_instants(
 ) -> None:
     ledger = Ledger(Settings(store=store), clock=clock)
     account = open_account(ledger)
-    ledger.add_payment_method(account, "card", "tok_catch_up")
+    ledger.execute(account, AddPaymentMethod(kind="card", token="tok_catch_up"))
     clock.set(utc("2019-03-20T12:00:00Z"))  # the scheduler was down for two renewals
     scheduler = Scheduler(ledger, every_seconds=3600).start()
     try:
@@ -109,7 +110,7 @@ def prepare(store: str, start: datetime) -> None:
         account = open_account(
             ledger, owner_email=f"owner{n}@kill.example", company=f"Kill {n}", seats=1 + n % 3
         )
-        ledger.add_payment_method(account, "card", f"tok_{n}")
+        ledger.execute(account, AddPaymentMethod(kind="card", token=f"tok_{n}"))
         clock.set(clock.now() + timedelta(seconds=1))
     ledger.close()
 

@@ -19,6 +19,7 @@ from adapters.clock import SimulatedClock
 from adapters.recorders import CheckedPostgresRecorder, Reads
 from app import Ledger
 from domain.account import Account
+from domain.commands import AddPaymentMethod, AddSeats, AnnouncePriceChange
 from domain.model import Aggregate
 from domain.pricing import PriceBook
 from settings import Settings
@@ -42,7 +43,13 @@ def test_a_write_whose_read_went_stale_is_refused_and_records_nothing(any_store:
         book = ledger.store.aggregate(PriceBook.ID)
         read_at = book.version
         ledger.announce_price_change(
-            plan="ticket", currency="USD", cycle="monthly", price="30.00", effective_on="2025-03-01"
+            AnnouncePriceChange(
+                plan="ticket",
+                currency="USD",
+                cycle="monthly",
+                price="30.00 USD",
+                effective_on="2025-03-01",
+            )
         )
         assert ledger.store.aggregate(PriceBook.ID).version == read_at + 1
         account = ledger.store.aggregate(account_id)
@@ -68,9 +75,9 @@ def test_a_command_on_a_stale_cache_is_retried_from_the_store(store: str) -> Non
     second = Ledger(Settings(store=store), clock=SimulatedClock(AT))
     try:
         account_id = open_account(first, seats=3)
-        first.add_seats(account_id, 1)  # the first ledger's cache now holds 4 seats
-        second.add_seats(account_id, 2)
-        first.add_seats(account_id, 1)
+        first.execute(account_id, AddSeats(count=1))  # the first ledger's cache now holds 4 seats
+        second.execute(account_id, AddSeats(count=2))
+        first.execute(account_id, AddSeats(count=1))
         assert first.account(account_id)["seats"] == 7
         assert second.account(account_id)["seats"] == 7
     finally:
@@ -122,8 +129,8 @@ def test_a_copy_of_an_aggregate_reaches_no_mutable_object_of_its_original() -> N
     ledger = Ledger(Settings(store="memory://"), clock=SimulatedClock(AT))
     try:
         account_id = open_account(ledger)
-        ledger.add_seats(account_id, 2)
-        ledger.add_payment_method(account_id, "card", "tok_visa")
+        ledger.execute(account_id, AddSeats(count=2))
+        ledger.execute(account_id, AddPaymentMethod(kind="card", token="tok_visa"))
         account = ledger.store.aggregate(account_id)
         twin = copy.deepcopy(account)
         original = _mutables(account, {})
@@ -191,7 +198,7 @@ def test_a_write_is_refused_when_any_one_of_its_reads_went_stale(any_store: str)
     try:
         ids = [open_account(ledger, company=f"Co {n}") for n in range(3)]
         read = {i: ledger.store.aggregate(i).version for i in ids}
-        ledger.add_seats(ids[2], 1)  # the last of the three moves on
+        ledger.execute(ids[2], AddSeats(count=1))  # the last of the three moves on
 
         def active() -> Account:
             writer = ledger.store.aggregate(ids[0])
@@ -262,14 +269,16 @@ def test_a_command_reads_the_price_book_in_place_and_still_checks_it(
         held = first.store.in_cache(PriceBook.ID)
         assert held is not None
         read = held.version
-        first.add_seats(account_id, 1)
+        first.execute(account_id, AddSeats(count=1))
         assert first.store.in_cache(PriceBook.ID) is held  # read, not replaced by a copy
         second.announce_price_change(
-            plan="all-inclusive",
-            currency="USD",
-            cycle="monthly",
-            price="99.00",
-            effective_on="2025-06-01",
+            AnnouncePriceChange(
+                plan="all-inclusive",
+                currency="USD",
+                cycle="monthly",
+                price="99.00 USD",
+                effective_on="2025-06-01",
+            )
         )
         outcomes: list[str] = []
         save = first.store.save_checked
@@ -283,7 +292,9 @@ def test_a_command_reads_the_price_book_in_place_and_still_checks_it(
             outcomes.append(f"saved, price book read at {reads[PriceBook.ID]}")
 
         monkeypatch.setattr(first.store, "save_checked", observed)
-        first.add_seats(account_id, 1)  # its cached book is stale: clash, then a fresh read
+        first.execute(
+            account_id, AddSeats(count=1)
+        )  # its cached book is stale: clash, then a fresh read
         assert outcomes == [
             f"refused, price book read at {read}",
             f"saved, price book read at {read + 1}",
