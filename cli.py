@@ -27,6 +27,7 @@ from adapters.gateway import SandboxGateway
 from adapters.simulation import DEFAULT_START
 from adapters.simulation import simulate as run_simulation
 from adapters.store import shown
+from adapters.store_format import StoreFormatError
 from api import create_app
 from app import Ledger
 from domain.commands import RequestAccess
@@ -94,7 +95,7 @@ def simulate(
     Ledger's commands, then brings the finance projection up to date."""
     settings = _settings(store)
     clock = SimulatedClock(start.replace(tzinfo=UTC))
-    ledger = Ledger(settings, clock=clock, gateway=SandboxGateway())
+    ledger = _ledger(settings, clock=clock, gateway=SandboxGateway())
     try:
         with Progress(console=console) as progress:
             days = progress.add_task("Simulating", total=None)
@@ -153,7 +154,7 @@ def project(
     eventsourcing ProjectionRunner) or, with --once, up to the end of the log."""
     settings = _settings(store)
     if once:
-        ledger = Ledger(settings)
+        ledger = _ledger(settings)
         try:
             typer.echo(f"finance projection at position {ledger.catch_up_finance()}")
         finally:
@@ -165,7 +166,7 @@ def project(
 @contextmanager
 def _opened(store: str | None) -> Iterator[Ledger]:
     """A ledger on the store for one command; a refusal exits 2 with its code."""
-    ledger = Ledger(_settings(store))
+    ledger = _ledger(_settings(store))
     try:
         yield ledger
     except DomainError as error:
@@ -173,6 +174,15 @@ def _opened(store: str | None) -> Iterator[Ledger]:
         raise typer.Exit(2) from None
     finally:
         ledger.close()
+
+
+def _ledger(settings: Settings, **parts: Any) -> Ledger:
+    """The ledger on the configured store; a store it cannot read exits 2, saying why."""
+    try:
+        return Ledger(settings, **parts)
+    except StoreFormatError as error:
+        typer.echo(f"{shown(settings.store)}: {error}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _settings(store: str | None) -> Settings:
@@ -200,7 +210,7 @@ def serve(
         made = secrets.token_urlsafe(32)
         tokens = {"local": ApiToken(secret=SecretStr(made), scopes=list(Permission))}
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    ledger = Ledger(settings)
+    ledger = _ledger(settings)
     running = (
         Scheduler(ledger, every_seconds=every, mailer=mailer_from(settings)).start()
         if scheduler
@@ -235,7 +245,7 @@ def run_scheduler(
     you like: one is active per database, the others wait to take over."""
     settings = _settings(store)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    ledger = Ledger(settings)
+    ledger = _ledger(settings)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

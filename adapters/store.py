@@ -33,6 +33,7 @@ from adapters.recorders import (
     CheckedSQLiteRecorder,
     Reads,
 )
+from adapters.store_format import check_format
 from domain.integrity import GENESIS, PREV_HASH, event_digest
 from domain.model import Aggregate, Event
 from domain.personal import SEALER, WITHHELD
@@ -260,7 +261,9 @@ class EventStoreApp(Application[Any]):
     def __init__(self, store_url: str, clock: Clock) -> None:
         self._clock = clock
         super().__init__(env=store_env(store_url))
-        self.keys = key_store_for(getattr(self.recorder, "datastore", None))
+        datastore = getattr(self.recorder, "datastore", None)
+        check_format(datastore, self.recorder)
+        self.keys = key_store_for(datastore)
         assert isinstance(self.mapper, PydanticMapper)
         self.mapper.keys = self.keys
         self.mapper.heads = ChainHeads(self.stored_event)

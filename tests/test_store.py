@@ -4,6 +4,7 @@ version clash, records nothing, and the command is retried from the store."""
 from __future__ import annotations
 
 import copy
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from threading import Barrier
@@ -14,16 +15,20 @@ import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from psycopg.sql import SQL, Identifier
 from pydantic import BaseModel
+from typer.testing import CliRunner
 
 from adapters.clock import SimulatedClock
 from adapters.recorders import CheckedPostgresRecorder, Reads
+from adapters.store_format import TABLE as FORMAT_TABLE
+from adapters.store_format import StoreFormatError
 from app import Ledger
+from cli import app as cli_app
 from domain.account import Account
 from domain.commands import AddPaymentMethod, AddSeats, AnnouncePriceChange
 from domain.model import Aggregate
 from domain.pricing import PriceBook
 from settings import Settings
-from tests.helpers import event_count, open_account
+from tests.helpers import event_count, open_account, pg_schema
 
 AT = datetime(2025, 1, 15, 10, 0, tzinfo=UTC)
 
@@ -331,3 +336,28 @@ def test_a_batch_of_aggregates_is_read_by_key_not_by_scanning_the_log(pg_store: 
         assert scans is not None and scans["seq_scan"] == 0
     finally:
         ledger.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_store_written_in_format_1_is_refused_at_start_with_its_version(
+    kind: str, request: pytest.FixtureRequest
+) -> None:
+    """A store of the format that named subjects by their e-mail (format 1) is refused with
+    a message naming its format; a store of this format opens again."""
+    store: str = request.getfixturevalue("sqlite_store" if kind == "sqlite" else "pg_store")
+    ledger = Ledger(Settings(store=store), clock=SimulatedClock(AT))
+    open_account(ledger)
+    ledger.close()
+    Ledger(Settings(store=store), clock=SimulatedClock(AT)).close()  # its own format: opens
+    if kind == "sqlite":
+        with sqlite3.connect(store[len("sqlite:///") :]) as conn:
+            conn.execute(f"DROP TABLE {FORMAT_TABLE}")  # as a store written before formats
+    else:
+        database, schema = pg_schema(store)
+        with psycopg.connect(database, autocommit=True) as conn:
+            conn.execute(SQL("DROP TABLE {}").format(Identifier(schema, FORMAT_TABLE)))
+    with pytest.raises(StoreFormatError, match=r"format 1;.*reads format 2"):
+        Ledger(Settings(store=store), clock=SimulatedClock(AT))
+    refused = CliRunner().invoke(cli_app, ["mail", "outbox", "--store", store])
+    assert refused.exit_code == 2
+    assert "holds events of format 1" in refused.stderr
