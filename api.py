@@ -21,9 +21,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi_offline import FastAPIOffline
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
+from adapters.failed_work import State as FailedState
 from app import Ledger
 from domain.commands import (
     AccountCommand,
@@ -131,6 +132,11 @@ class Created(BaseModel):
 class Page(BaseModel):
     items: list[Any]
     next_cursor: str | None
+
+
+class Retry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    key: Annotated[str, Field(strict=True, min_length=1, max_length=200, pattern=r"^[!-~]+$")]
 
 
 class AddressLookup(BaseModel):
@@ -528,6 +534,25 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
         """Sends an uncertain or failed e-mail again, once you know it did not arrive."""
         if not ledger.release_mail(notification_id):
             raise HTTPException(404, "no uncertain or failed e-mail with that id")
+
+    # ---------------------------------------------------------------- due work
+
+    @api.get("/due-work/set-aside", response_model=Page, tags=["operations"])
+    def set_aside_work(
+        actor: Admin,
+        state: Annotated[FailedState | None, Query()] = None,
+        limit: Limit = PAGE_LIMIT_DEFAULT,
+        cursor: Cursor = None,
+    ) -> Page:
+        """Due work that raised and was set aside: its task, error type and where it was
+        raised; the scheduler carries out everything else meanwhile."""
+        return page(ledger.failed_work(state.value if state else None), limit, cursor)
+
+    @api.post("/due-work/retries", tags=["operations"])
+    def retry_due_work(body: Retry, actor: Admin) -> dict[str, Any]:
+        """Carries out a set-aside task again once its cause is fixed (done once, however
+        often retried); it stays set aside if it still raises."""
+        return ledger.retry_due_work(body.key, actor=actor)
 
     # ---------------------------------------------------------------- finance
 

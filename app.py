@@ -27,6 +27,8 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
 from adapters.clock import Clock, SystemClock
+from adapters.failed_work import FailedWork, Failure
+from adapters.failed_work import State as FailedState
 from adapters.gateway import ChargeResult, PaymentGateway, SandboxGateway
 from adapters.mail import Claimed, Delivery, Mailer, Outbox, describe, message, permanent, render
 from adapters.store import EventStoreApp
@@ -226,6 +228,7 @@ class Ledger:
         self.history = HistoryIndex(self.store)
         self._due_lock = threading.Lock()
         self.outbox = Outbox(getattr(self.store.recorder, "datastore", None))
+        self.failed = FailedWork(getattr(self.store.recorder, "datastore", None))
         self.finance = FinanceProjection(view_for(self.settings.store))
         self._finance_lock = threading.Lock()
         self._mail_lock = threading.Lock()
@@ -662,7 +665,8 @@ class Ledger:
     def subject(
         self, subject_id: UUID, *, as_of: When = None, known_at: When = None
     ) -> dict[str, Any]:
-        found = self._load_subject(subject_id, Knowledge.of(as_of, known_at))
+        known = Knowledge.of(as_of, known_at)
+        found = self._load_subject(subject_id, known)
         return {
             "id": str(found.id),
             "name": found.name,
@@ -670,6 +674,7 @@ class Ledger:
             "consents": [p.value for p in found.in_force()],
             "erased": found.erased,
             "erased_at": _instant(found.erased_at),
+            "erasure_pending": found.erased and known.current and self._purge_pending(found),
             "restricted": found.restricted,
             "objections": [p.value for p in found.objections],
             "account": str(found.account_id) if found.account_id else None,
@@ -685,6 +690,13 @@ class Ledger:
                 for r in found.requests
             ],
         }
+
+    def _purge_pending(self, subject: Subject) -> bool:
+        """GDPR-4: whether keys destroyed and addresses forgotten for the subject (and its
+        account's profile) may still be on a database page: another session could still
+        see them, and the scheduler's next run finishes the purge (adapters.keys)."""
+        holders = [subject.id] + ([subject.account_id] if subject.account_id else [])
+        return not all(self.store.keys.purged(holder) for holder in holders)
 
     def retention(
         self, subject_id: UUID, *, as_of: When = None, known_at: When = None
@@ -926,18 +938,25 @@ class Ledger:
         self._collect([account_id], at, actor, {account_id: saved} if saved else {})
 
     def _collect(
-        self, account_ids: list[UUID], at: datetime, actor: str | None, saved: dict[UUID, Account]
+        self,
+        account_ids: list[UUID],
+        at: datetime,
+        actor: str | None,
+        saved: dict[UUID, Account],
+        tasks: dict[UUID, Task] | None = None,
     ) -> None:
         """PAY-2: charges every open invoice of these accounts whose attempt is due, through
         the gateway, once per attempt (the gateway key is the invoice number and attempt),
-        then records the outcomes in one transaction; again while any is still due."""
+        then records the outcomes in one transaction; again while any is still due. For due
+        work (`tasks`), what the domain raises for one account names its task (TaskFailed)."""
         pending = account_ids
         for _ in range(MAX_COMMAND_ATTEMPTS):
             charges: list[tuple[Account, Invoice]] = []
             for account_id in pending:
                 account = saved.get(account_id) or self.store.aggregate(account_id)
                 assert isinstance(account, Account)
-                due = account.due_charges(at)
+                with _task_of(tasks, account_id):
+                    due = account.due_charges(at)
                 if due:
                     charges.append((account, due[0]))
             if not charges:
@@ -947,7 +966,7 @@ class Ledger:
                 for account, invoice in charges
             ]
             _, _, changed = self._transact(
-                functools.partial(_record_outcomes, outcomes), at=at, actor=actor
+                functools.partial(_record_outcomes, outcomes, tasks), at=at, actor=actor
             )
             saved = {a.id: a for a in changed if isinstance(a, Account)}
             pending = [account.id for account, _ in charges]
@@ -975,12 +994,15 @@ class Ledger:
         mailer: Mailer | None = None,
     ) -> int:
         """Runs every piece of scheduled work due up to `until`, each at its own due instant,
-        in TIME-3's order. Idempotent: work already done is not found due again. With a
-        mailer, the e-mails waiting are handed over before any personal data is erased, so
-        an owner still hears that the account was deleted."""
+        in TIME-3's order. Idempotent: work already done is not found due again. A task
+        that raises is set aside for an operator (`failed_work`) and everything else goes
+        on. With a mailer, the e-mails waiting are handed over before any personal data is
+        erased, so an owner still hears that the account was deleted. Then what erasures
+        left pending in the storage is purged, when it can be (adapters.keys)."""
         until = check_utc(until or self.now())
         done = 0
         with self._due_lock, _heap_frozen():
+            self.due.hold(self.failed.held())
             seen: set[str] = set()
             while done < DUE_BATCH_MAX:
                 self.due.catch_up()
@@ -990,20 +1012,44 @@ class Ledger:
                 for _, task in batch:
                     assert task.key not in seen, f"task {task.key} came due twice in one run"
                     seen.add(task.key)
-                account_id, task = batch[0]
                 try:
-                    if task.kind is TaskKind.ERASURE:
-                        if mailer is not None:
-                            self.deliver_mail(mailer)
-                        self._carry_out_erasure(account_id, task, actor)
-                    else:
-                        self._run_tasks(batch, actor)
+                    self._run_isolated(batch, actor, mailer)
                 except BaseException:
                     self.due.requeue(batch)  # a failed run leaves its work due for the next
                     raise
                 done += len(batch)
                 gc.freeze()  # what this batch left alive joins what the run found
+        self.store.keys.purge(self.now())
         return done
+
+    def _run_isolated(
+        self, batch: list[tuple[UUID, Task]], actor: str | None, mailer: Mailer | None
+    ) -> None:
+        """Carries out a batch; a task the domain raised on is set aside and the batch runs
+        again without it, from the start (its transaction recorded nothing), so one bad
+        account never stops the others. Bounded: each round sets one task aside."""
+        pending = batch
+        for _ in range(len(batch)):
+            try:
+                self._run_batch(pending, actor, mailer)
+                return
+            except TaskFailed as failed:
+                self.failed.set_aside(failed.aggregate_id, failed.task, failed.failure, self.now())
+                self.due.hold(self.failed.held())
+                pending = [item for item in pending if item[0] != failed.aggregate_id]
+            if not pending:
+                return
+
+    def _run_batch(
+        self, batch: list[tuple[UUID, Task]], actor: str | None, mailer: Mailer | None
+    ) -> None:
+        aggregate_id, task = batch[0]
+        if task.kind is TaskKind.ERASURE:
+            if mailer is not None:
+                self.deliver_mail(mailer)
+            self._carry_out_erasure(aggregate_id, task, actor)
+        else:
+            self._run_tasks(batch, actor)
 
     def _run_tasks(self, batch: list[tuple[UUID, Task]], actor: str | None) -> None:
         """Work of one kind due at one instant, for many accounts in TIME-3's order: one
@@ -1011,6 +1057,7 @@ class Ledger:
         due, recorded in one more (money moves only after its invoice is recorded)."""
         at = batch[0][1].due_at
         ids = [account_id for account_id, _ in batch]
+        tasks = dict(batch)
         saved: dict[UUID, Account] = {}
         # The batch's keys in one query, not one per personal field it opens or seals.
         with self.store.keys.prefetched(ids):
@@ -1019,40 +1066,79 @@ class Ledger:
                 def work(unit: Unit) -> None:
                     unit.preload(ids)
                     for account_id, task in batch:
-                        unit.account(account_id).run_task(task, unit.terms, unit.numbering)
+                        account = unit.account(account_id)
+                        with _task_of(tasks, account_id):
+                            account.run_task(task, unit.terms, unit.numbering)
 
                 _, _, changed = self._transact(work, at=at, actor=actor)
                 saved = {a.id: a for a in changed if isinstance(a, Account)}
-            self._collect(ids, at, actor, saved)
+            self._collect(ids, at, actor, saved, tasks)
 
     def _carry_out_erasure(self, aggregate_id: UUID, task: Task, actor: str | None) -> None:
         """GDPR-2/5: destroys the keys whose retention ended, then records it. The keys go
         first: after a crash in between the data is already unreadable, and the task, still
         due, records the fact on the next run."""
         found = self.store.aggregate(aggregate_id)
+        tasks = {aggregate_id: task}
         if isinstance(found, Subject):
-            if found.next_task(self._linked_account(found)) != task:
+            with _task_of(tasks, aggregate_id):
+                still_due = found.next_task(self._linked_account(found)) == task
+            if not still_due:
                 return
             self._destroy_keys(found.id, [Scope.SUBJECT], task.due_at)
             self.store.keys.forget_subject(found.id, task.due_at)
 
             def erase_subject(unit: Unit) -> None:
                 subject = unit.get(aggregate_id, Subject)
-                subject.erase_on_lapse(unit.at)
+                with _task_of(tasks, aggregate_id):
+                    subject.erase_on_lapse(unit.at)
 
             self._transact(erase_subject, at=task.due_at, actor=actor)
         else:
             assert isinstance(found, Account)
-            scopes = found.scopes_due(task.due_at)
+            with _task_of(tasks, aggregate_id):
+                scopes = found.scopes_due(task.due_at)
             self._destroy_keys(found.id, scopes, task.due_at)
-            self._transact(
-                lambda unit: unit.account(aggregate_id).erase_personal_data(
-                    scopes, "retention_ended", unit.at
-                ),
-                at=task.due_at,
-                actor=actor,
-            )
+
+            def erase_account(unit: Unit) -> None:
+                account = unit.account(aggregate_id)
+                with _task_of(tasks, aggregate_id):
+                    account.erase_personal_data(scopes, "retention_ended", unit.at)
+
+            self._transact(erase_account, at=task.due_at, actor=actor)
         self.store.keys.purge(self.now())
+
+    def failed_work(self, state: str | None = None) -> list[dict[str, Any]]:
+        """Due work set aside because it raised, oldest failure first, with its error's
+        type and where it was raised (for operators: API `admin`, CLI)."""
+        wanted = None
+        if state is not None:
+            try:
+                wanted = FailedState(state)
+            except ValueError:
+                choices = ", ".join(s.value for s in FailedState)
+                raise invalid("state", f"must be one of {choices}") from None
+        return [row.view() for row in self.failed.listed(wanted)]
+
+    def retry_due_work(self, key: str, *, actor: str | None = "operator") -> dict[str, Any]:
+        """Carries out a task that was set aside, now that its cause is fixed: at its own
+        due instant, with the numbers it takes from its series then (README). Done once
+        however often it is retried: a task done already is not found due again."""
+        row = self.failed.find(key)
+        if row is None or row.state is not FailedState.SET_ASIDE:
+            raise invalid("key", "no due work set aside under this key")
+        with self._due_lock:
+            self.due.catch_up()
+            try:
+                self._run_batch([(row.aggregate_id, row.task)], actor, None)
+            except TaskFailed as failed:
+                self.failed.set_aside(failed.aggregate_id, failed.task, failed.failure, self.now())
+            else:
+                self.failed.done(key, self.now())
+            self.due.hold(self.failed.held())
+        found = self.failed.find(key)
+        assert found is not None
+        return found.view()
 
     def _destroy_keys(self, holder: UUID, scopes: list[Scope], at: datetime) -> None:
         for scope in scopes:
@@ -1379,20 +1465,45 @@ def _heap_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _record_outcomes(outcomes: list[Outcome], unit: Unit) -> None:
+def _record_outcomes(outcomes: list[Outcome], tasks: dict[UUID, Task] | None, unit: Unit) -> None:
     for outcome in outcomes:
         account = unit.account(outcome.account_id)
-        current = account.invoice(outcome.invoice)
-        if current.next_attempt_at is None or current.declines + 1 != outcome.attempt:
-            continue  # another writer recorded this attempt already
-        account.record_payment(
-            invoice_number=outcome.invoice,
-            approved=outcome.result.approved,
-            reference=outcome.result.reference,
-            at=unit.at,
-            terms=unit.terms,
-            numbering=unit.numbering,
-        )
+        with _task_of(tasks, outcome.account_id):
+            current = account.invoice(outcome.invoice)
+            if current.next_attempt_at is None or current.declines + 1 != outcome.attempt:
+                continue  # another writer recorded this attempt already
+            account.record_payment(
+                invoice_number=outcome.invoice,
+                approved=outcome.result.approved,
+                reference=outcome.result.reference,
+                at=unit.at,
+                terms=unit.terms,
+                numbering=unit.numbering,
+            )
+
+
+class TaskFailed(Exception):
+    """The domain raised while carrying out one task of due work: a defect or bad data of
+    that aggregate, not of the store (whose errors end the run, to be run again)."""
+
+    def __init__(self, aggregate_id: UUID, task: Task, failure: Failure) -> None:
+        super().__init__(f"{task.key}: {failure.error} at {failure.where}")
+        self.aggregate_id = aggregate_id
+        self.task = task
+        self.failure = failure
+
+
+@contextlib.contextmanager
+def _task_of(tasks: dict[UUID, Task] | None, aggregate_id: UUID) -> Iterator[None]:
+    """Whatever the domain raises inside names the aggregate's due task (when there is
+    one: a command's own charges raise as they are)."""
+    task = tasks.get(aggregate_id) if tasks else None
+    try:
+        yield
+    except Exception as error:
+        if task is None or isinstance(error, TaskFailed):
+            raise
+        raise TaskFailed(aggregate_id, task, Failure.of(error)) from error
 
 
 def _back_off(attempt: int) -> None:

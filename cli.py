@@ -49,6 +49,8 @@ mail_app = typer.Typer(no_args_is_help=True, help="The owners' e-mails")
 app.add_typer(mail_app, name="mail")
 audit_app = typer.Typer(no_args_is_help=True, help="Auditors' tools: verify, replay, explain")
 app.add_typer(audit_app, name="audit")
+due_app = typer.Typer(no_args_is_help=True, help="Due work that raised and was set aside")
+app.add_typer(due_app, name="due")
 console = Console()
 FIRST_DAY = DEFAULT_START.replace(tzinfo=None)  # typer reads naive dates
 
@@ -285,6 +287,36 @@ def mail_release(
         typer.echo("no uncertain or failed e-mail with that id", err=True)
         raise typer.Exit(2)
     typer.echo("released: it goes out on the scheduler's next run")
+
+
+@due_app.command("failed")
+def due_failed(
+    state: Annotated[str | None, typer.Option(help="set_aside or done")] = None,
+    store: Annotated[str | None, typer.Option(help="the store; default SEATLEDGER_STORE")] = None,
+) -> None:
+    """Due work set aside because it raised: its task, error and where it was raised."""
+    with _opened(store) as ledger:
+        rows = ledger.failed_work(state)
+    typer.echo(f"due work set aside: {len(rows)}")
+    for row in rows:
+        typer.echo(
+            f"{row['key']}\n  {row['state']} after {row['attempts']} attempt(s), last at "
+            f"{row['failed_at']}: {row['error']} at {row['where']}"
+        )
+
+
+@due_app.command("retry")
+def due_retry(
+    key: Annotated[str, typer.Argument(help="the set-aside task's key")],
+    store: Annotated[str | None, typer.Option(help="the store; default SEATLEDGER_STORE")] = None,
+) -> None:
+    """Carries out a set-aside task again, once its cause is fixed; exits 1 if it still
+    raises."""
+    with _opened(store) as ledger:
+        row = ledger.retry_due_work(key, actor="cli")
+    typer.echo(json.dumps(row, indent=2))
+    if row["state"] != "done":
+        raise typer.Exit(1)
 
 
 @subject_app.command("export")

@@ -45,7 +45,8 @@ NONCE_BYTES = 12  # AES-GCM's standard nonce; random per field, never reused wit
 TABLE = "personal_data_keys"
 DIRECTORY = "subject_directory"
 PURGES = "personal_data_purges"
-PURGE_LOCK_TIMEOUT = "5s"  # how long a purge waits for a table lock before it is pending
+PURGE_LOCK_TIMEOUT = "5s"  # PostgreSQL: how long a purge waits for a table lock, else pending
+PURGE_BUSY_MS = 200  # SQLite: how long a purge waits for readers to move on, else pending
 
 
 def lookup(email: str) -> bytes:
@@ -350,10 +351,16 @@ class SQLiteKeyStore(KeyStore):
             return True
         with self._db.get_connection(commit=True) as conn:
             cursor = conn.cursor()
-            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            busy = int(cursor.fetchone()[0])
+            cursor.execute("PRAGMA busy_timeout")
+            waited = int(cursor.fetchone()[0])
+            cursor.execute(f"PRAGMA busy_timeout = {PURGE_BUSY_MS}")
+            try:
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy = int(cursor.fetchone()[0])
+            finally:
+                cursor.execute(f"PRAGMA busy_timeout = {waited}")
         if busy:
-            return False  # a reader still uses a frame that holds the old bytes
+            return False  # a reader still uses a frame that may hold the old bytes
         with self._db.transaction(commit=True) as c:
             c.execute(
                 f"UPDATE {PURGES} SET purged_at = ? WHERE purged_at IS NULL AND id <= ?",

@@ -13,26 +13,19 @@ receives an e-mail twice; an operator who knows it did not arrive releases it.
 from __future__ import annotations
 
 import smtplib
-import sqlite3
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from enum import StrEnum
-from functools import partial
 from typing import Any, Protocol
 from uuid import UUID
 
 from babel.dates import format_date
 from babel.numbers import format_currency
-from eventsourcing.postgres import PostgresDatastore
-from eventsourcing.sqlite import SQLiteDatastore
 
 from adapters.mail_templates import SIGNATURE, TEMPLATES
-from adapters.recorders import schema_ddl
+from adapters.tables import Tables, stamp, values
 from domain.account import Account
 from domain.invoicing import Language, Notification, NotificationKind
 from domain.schedule import TaskKind
@@ -50,7 +43,6 @@ RETRY_DELAYS = (  # after the 1st, 2nd, ... failed attempt; then the row has fai
 )
 CLAIM_BATCH = 100  # rows claimed per round
 SMTP_TIMEOUT_S = 30
-STAMP = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width, so text order is time order
 
 
 class Delivery(StrEnum):
@@ -181,52 +173,15 @@ def describe(error: Exception) -> str:
 # ---------------------------------------------------------------------------- the outbox
 
 
-def stamp(at: datetime) -> str:
-    return at.astimezone(UTC).strftime(STAMP)
-
-
-class _Memory:
-    """For the in-memory event store: the outbox lives as long as the process."""
-
-    marker = "?"
-
-    def __init__(self) -> None:
-        self._connection = sqlite3.connect(":memory:", check_same_thread=False)
-        self._connection.isolation_level = None
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Cursor]:
-        with self._lock:
-            cursor = self._connection.cursor()
-            cursor.execute("BEGIN")
-            try:
-                yield cursor
-            except BaseException:
-                cursor.execute("ROLLBACK")
-                raise
-            cursor.execute("COMMIT")
-
-
-def _values(row: Any) -> tuple[Any, ...]:
-    return tuple(row.values()) if isinstance(row, dict) else tuple(row)
-
-
 class Outbox:
     """Delivery state of every notification, in the event store's own database."""
 
     def __init__(self, datastore: object) -> None:
-        self._marker = "%s" if isinstance(datastore, PostgresDatastore) else "?"
-        self._transaction: Callable[[], AbstractContextManager[Any]]
-        if isinstance(datastore, SQLiteDatastore | PostgresDatastore):
-            self._transaction = partial(datastore.transaction, commit=True)
-        else:
-            self._transaction = _Memory().transaction
-        prefix = f'"{datastore.schema}".' if isinstance(datastore, PostgresDatastore) else ""
-        self._table = prefix + TABLE
-        self._tracking = prefix + TRACKING_TABLE
-        ddl = schema_ddl(datastore) if isinstance(datastore, PostgresDatastore) else nullcontext()
-        with ddl, self._transaction() as c:
+        self._tables = Tables(datastore)
+        self._transaction = self._tables.transaction
+        self._table = self._tables.name(TABLE)
+        self._tracking = self._tables.name(TRACKING_TABLE)
+        with self._tables.creating(), self._transaction() as c:
             c.execute(
                 f"CREATE TABLE IF NOT EXISTS {self._table} (notification_id TEXT PRIMARY KEY, "
                 "account_id TEXT NOT NULL, kind TEXT NOT NULL, position BIGINT NOT NULL, "
@@ -242,7 +197,7 @@ class Outbox:
             )
 
     def _sql(self, text: str) -> str:
-        return text.replace("%s", self._marker)
+        return self._tables.sql(text)
 
     def position(self) -> int:
         with self._transaction() as c:
@@ -250,7 +205,7 @@ class Outbox:
                 self._sql(f"SELECT position FROM {self._tracking} WHERE follower = %s"), (FOLLOWER,)
             )
             row = c.fetchone()
-        return 0 if row is None else int(_values(row)[0])
+        return 0 if row is None else int(values(row)[0])
 
     def record(self, found: list[tuple[int, UUID, Notification]], position: int) -> None:
         """New notifications read from the log up to `position`, in one transaction with the
@@ -302,7 +257,7 @@ class Outbox:
                     limit,
                 ),
             )
-            rows = sorted((_values(row) for row in c.fetchall()), key=lambda row: int(row[3]))
+            rows = sorted((values(row) for row in c.fetchall()), key=lambda row: int(row[3]))
         return [Claimed(UUID(str(r[0])), UUID(str(r[1])), int(r[2])) for r in rows]
 
     def settle(
@@ -370,7 +325,7 @@ class Outbox:
                 f"SELECT notification_id, account_id, kind, state, attempts, next_attempt_at, "
                 f"sent_at, last_error FROM {self._table} ORDER BY position"
             )
-            found = [_values(row) for row in c.fetchall()]
+            found = [values(row) for row in c.fetchall()]
         names = (
             "notification",
             "account",

@@ -38,6 +38,8 @@ class DueIndex:
         self._next: dict[UUID, Task | None] = {}
         self._versions: dict[UUID, int] = {}  # accounts' and subjects' latest versions
         self._heap: list[HeapEntry] = []
+        self._held: set[str] = set()  # keys of tasks set aside (adapters.failed_work)
+        self._waiting: dict[str, tuple[UUID, int]] = {}  # held key -> aggregate, order
 
     def catch_up(self, upto: int | None = None) -> None:
         """Reads the log on from where it stopped (up to position `upto`)."""
@@ -106,8 +108,27 @@ class DueIndex:
 
     def _schedule(self, aggregate_id: UUID, task: Task | None, order: int) -> None:
         self._next[aggregate_id] = task
-        if task is not None:
-            heapq.heappush(self._heap, (task.due_at, task.kind, order, aggregate_id, task.key))
+        if task is None:
+            return
+        if task.key in self._held:
+            self._waiting[task.key] = (aggregate_id, order)  # not due until released
+            return
+        heapq.heappush(self._heap, (task.due_at, task.kind, order, aggregate_id, task.key))
+
+    def hold(self, keys: set[str]) -> None:
+        """The tasks set aside, which are not due until an operator releases them; a task
+        released and still its aggregate's next is due again. The aggregate's later tasks
+        wait behind it (its next task is the one set aside)."""
+        released = self._held - keys
+        self._held = set(keys)
+        for key in released:
+            waiting = self._waiting.pop(key, None)
+            if waiting is None:
+                continue
+            aggregate_id, order = waiting
+            task = self._next.get(aggregate_id)
+            if task is not None and task.key == key:
+                self._schedule(aggregate_id, task, order)
 
     def _top(self) -> HeapEntry | None:
         """The earliest live entry; stale ones (superseded by a refresh) are dropped."""

@@ -3,7 +3,10 @@ bytes of SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from threading import Barrier
 from urllib.parse import parse_qs, urlparse
@@ -14,7 +17,8 @@ import pytest
 
 from adapters.clock import SimulatedClock
 from adapters.gateway import SandboxGateway
-from adapters.keys import EventSealer, MemoryKeyStore
+from adapters.keys import TABLE as KEYS_TABLE
+from adapters.keys import EventSealer, MemoryKeyStore, lookup
 from app import Ledger
 from domain.commands import (
     AddPaymentMethod,
@@ -27,15 +31,16 @@ from domain.personal import Scope
 from domain.subjects import Purpose
 from settings import Settings
 from tests.conftest import utc
-from tests.helpers import at, consent, event_count, open_account, totals
+from tests.helpers import at, consent, event_count, open_account, pg_schema, totals
 
 OWNER_NAME = "Ada Erasable"
 OWNER_EMAIL = "ada.erasable@acme.example"
 LEAD_EMAIL = "lena.lead@prospect.example"
+LEAD_NAME = "Lena Leadbetter"
 STREET = "Shredder Street 42"
 AGENT_LOGIN = "agent.shared@acme.example"
 PLAINTEXTS = tuple(
-    text.encode() for text in (OWNER_NAME, OWNER_EMAIL, LEAD_EMAIL, STREET, AGENT_LOGIN)
+    text.encode() for text in (OWNER_NAME, OWNER_EMAIL, LEAD_EMAIL, LEAD_NAME, STREET, AGENT_LOGIN)
 )
 THREADS = 8
 
@@ -97,7 +102,7 @@ def customer_and_lead(ledger: Ledger, clock: SimulatedClock) -> tuple[UUID, UUID
     )
     ledger.execute(account, AddPaymentMethod(kind="card", token="tok_acme"))
     ada = consent(ledger, ["marketing"], email=OWNER_EMAIL, name=OWNER_NAME, account=account)
-    lena = consent(ledger, ["marketing"], email=LEAD_EMAIL, name="Lena Lead")
+    lena = consent(ledger, ["marketing"], email=LEAD_EMAIL, name=LEAD_NAME)
     at(ledger, clock, "2025-03-15T00:00:00Z")
     return account, ada, lena
 
@@ -105,9 +110,10 @@ def customer_and_lead(ledger: Ledger, clock: SimulatedClock) -> tuple[UUID, UUID
 def test_gdpr_4_erased_keys_and_plaintext_are_gone_from_the_stored_bytes(
     ledger: Ledger, store: str, clock: SimulatedClock
 ) -> None:
-    """GDPR-4: personal fields are stored sealed; erasure destroys the key, and neither key
-    nor plaintext survives in the database. GDPR-5: the billing key outlives the request
-    until the statutory period ends; every amount stays as it was."""
+    """GDPR-4: personal fields are stored sealed; erasure destroys the key and the look-up
+    from the subject's address, and neither key, look-up nor plaintext survives in the
+    database. GDPR-5: the billing key outlives the request until the statutory period
+    ends; every amount stays as it was."""
     account, ada, lena = customer_and_lead(ledger, clock)
     keys = ledger.store.keys
     now = clock.now()
@@ -116,9 +122,10 @@ def test_gdpr_4_erased_keys_and_plaintext_are_gone_from_the_stored_bytes(
     profile_key = keys.current(account, Scope.PROFILE, now)[1]
     billing_key = keys.current(account, Scope.BILLING, now)[1]
     content_key = keys.current(account, Scope.CONTENT, now)[1]
+    lookups = (lookup(LEAD_EMAIL), lookup(OWNER_EMAIL))
     before = stored_bytes(store)
-    for secret in (lead_key, owner_key, profile_key, billing_key, content_key):
-        assert secret in before, "the scan must see the key table, or it proves nothing"
+    for secret in (lead_key, owner_key, profile_key, billing_key, content_key, *lookups):
+        assert secret in before, "the scan must see the key tables, or it proves nothing"
     for plain in PLAINTEXTS:
         assert plain not in before, f"{plain!r} was stored in clear"
     amounts = totals(ledger, account)
@@ -128,8 +135,9 @@ def test_gdpr_4_erased_keys_and_plaintext_are_gone_from_the_stored_bytes(
     ledger.subject_request(ada, RequestErasure())
 
     after = stored_bytes(store)
-    for secret in (lead_key, owner_key, profile_key):
+    for secret in (lead_key, owner_key, profile_key, *lookups):
         assert secret not in after
+    assert ledger.subject(lena)["erasure_pending"] is False
     assert billing_key in after  # GDPR-5: invoices keep their billing details for now
     assert content_key in after  # the agents' logins are not the owner's data
     replayed = Ledger(Settings(store=store), clock=clock, gateway=SandboxGateway())
@@ -231,3 +239,51 @@ def test_gdpr_4_an_erasure_interrupted_after_the_key_went_is_recorded_on_the_nex
         assert second.run_due(clock.now()) == 0
     finally:
         second.close()
+
+
+@contextmanager
+def older_snapshot(store: str) -> Iterator[Callable[[], None]]:
+    """Another session that took its snapshot now and keeps its transaction open until the
+    function it yields ends it: a PostgreSQL REPEATABLE READ transaction, an SQLite read
+    transaction on the write-ahead log."""
+    parsed = urlparse(store)
+    if parsed.scheme == "sqlite":
+        reader = sqlite3.connect(store[len("sqlite:///") :], isolation_level=None)
+        reader.execute("BEGIN")
+        reader.execute(f"SELECT count(*) FROM {KEYS_TABLE}").fetchone()
+        try:
+            yield reader.rollback
+        finally:
+            reader.close()
+        return
+    database, _ = pg_schema(store)
+    with psycopg.connect(database) as other:
+        other.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        other.execute("SELECT 1").fetchone()  # its snapshot: older than the erasure
+        yield other.rollback
+
+
+def test_gdpr_4_an_erasure_that_an_older_snapshot_could_still_see_is_pending_until_it_ends(
+    ledger: Ledger, store: str, clock: SimulatedClock
+) -> None:
+    """GDPR-4 on the storage: while another session holds a snapshot older than the erasure,
+    the database must keep the old row (PostgreSQL) or page (SQLite's log) it can see: the
+    erasure is carried out (the key is gone for the ledger) but reports itself pending, and
+    the scheduler's first run after that session ends completes it: no byte of the key,
+    the e-mail's look-up, the e-mail or the name is left."""
+    at(ledger, clock, "2025-01-10T00:00:00Z")
+    lena = consent(ledger, ["marketing"], email=LEAD_EMAIL, name=LEAD_NAME)
+    secret = ledger.store.keys.current(lena, Scope.SUBJECT, clock.now())[1]
+    traces = (secret, lookup(LEAD_EMAIL), LEAD_EMAIL.encode(), LEAD_NAME.encode())
+    with older_snapshot(store) as end_it:
+        erased = ledger.subject_request(lena, RequestErasure())
+        assert (erased["erased"], erased["name"], erased["erasure_pending"]) == (True, None, True)
+        assert secret in stored_bytes(store)  # kept for the older snapshot
+        ledger.run_due(clock.now())
+        assert ledger.subject(lena)["erasure_pending"] is True
+        end_it()
+        ledger.run_due(clock.now())
+    assert ledger.subject(lena)["erasure_pending"] is False
+    after = stored_bytes(store)
+    for trace in traces:
+        assert trace not in after, trace

@@ -1,0 +1,126 @@
+"""One bad account never stops the others: due work that raises is set aside with its error,
+shown to operators, and runs exactly once when they retry it."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from adapters.clock import SimulatedClock
+from api import create_app
+from app import Ledger
+from cli import app as cli_app
+from domain.account import Account, SeatRole
+from domain.commands import AddPaymentMethod, AnnouncePriceChange
+from domain.errors import DomainError, ErrorCode
+from settings import ApiToken, Permission
+from tests.helpers import at, event_count, numbers, open_account
+
+# Far beyond SEATS_MAX: written as a stored fact, as a store of older, looser code might
+# hold it; renewing it overflows the 28 digits of the decimal context.
+POISON_SEATS = 6_500_000_000_000_000_000_000_000
+ADMIN = {"Authorization": "Bearer ops-secret"}
+TOKENS = {"ops": ApiToken(secret="ops-secret", scopes=[Permission.ADMIN])}
+
+
+def poison(ledger: Ledger, account_id: UUID) -> None:
+    account = ledger.store.aggregate(account_id)
+    assert isinstance(account, Account)
+    account.trigger(Account.SeatsAdded, ledger.now(), count=POISON_SEATS, role=SeatRole.AGENT)
+    ledger.store.save_checked(account, reads={})
+
+
+def three_renewing_at_once(ledger: Ledger, clock: SimulatedClock) -> list[UUID]:
+    """Three accounts whose first periods start, and so renew, at the same instant; the
+    middle one poisoned after its first charge, and a price change to renew at."""
+    at(ledger, clock, "2025-01-10T09:00:00Z")
+    ids = [open_account(ledger, company=f"Co {n}", plan="ticket", seats=2) for n in range(3)]
+    for account_id in ids:
+        ledger.execute(account_id, AddPaymentMethod(kind="card", token="tok"))
+    ledger.announce_price_change(
+        AnnouncePriceChange(
+            plan="ticket",
+            currency="USD",
+            cycle="monthly",
+            price="16.00 USD",
+            effective_on="2025-02-10",
+        )
+    )
+    poison(ledger, ids[1])
+    return ids
+
+
+def test_a_poisoned_account_due_with_healthy_ones_is_set_aside_and_they_are_invoiced(
+    ledger: Ledger, clock: SimulatedClock
+) -> None:
+    """Renewals due at one instant for three accounts, the middle one's raising: the other
+    two are renewed and charged, in TIME-3's order (INV-1: numbers follow opening order,
+    the poisoned one takes none), month after month; the failure waits for an operator."""
+    first, bad, last = three_renewing_at_once(ledger, clock)
+    at(ledger, clock, "2025-04-10T09:00:00Z")
+    assert numbers(ledger, first) == ["2025-000001", "2025-000004", "2025-000006", "2025-000008"]
+    assert numbers(ledger, bad) == ["2025-000002"]
+    assert numbers(ledger, last) == ["2025-000003", "2025-000005", "2025-000007", "2025-000009"]
+    assert [i["status"] for i in ledger.invoices(last)] == ["paid"] * 4
+    [failed] = ledger.failed_work()
+    assert failed["aggregate"] == str(bad)
+    assert (failed["kind"], failed["state"], failed["attempts"]) == ("renewal", "set_aside", 1)
+    assert failed["due_at"] == "2025-02-10T09:00:00.000000Z"
+    assert failed["error"] == "InvalidOperation"
+    assert failed["where"].startswith("domain/")
+    before = event_count(ledger)
+    assert ledger.run_due(clock.now()) == 0  # set aside: not tried again by itself
+    assert event_count(ledger) == before
+
+
+def test_a_retried_task_that_still_raises_stays_set_aside_and_one_fixed_runs_once(
+    ledger: Ledger, clock: SimulatedClock
+) -> None:
+    """An operator retries: while the cause stands the task stays set aside (attempts
+    count up); once it is fixed, the retry carries the task out at its own due instant,
+    exactly once, and the account's later work follows (README: a late retry's number)."""
+    _, bad, _ = three_renewing_at_once(ledger, clock)
+    at(ledger, clock, "2025-02-10T09:00:00Z")
+    [failed] = ledger.failed_work()
+    again = ledger.retry_due_work(failed["key"])
+    assert (again["state"], again["attempts"]) == ("set_aside", 2)
+    account = ledger.store.aggregate(bad)
+    assert isinstance(account, Account)
+    account.trigger(Account.SeatsRemoved, ledger.now(), by_role={SeatRole.AGENT: POISON_SEATS})
+    ledger.store.save_checked(account, reads={})  # the fix: the stray seats taken away
+    done = ledger.retry_due_work(failed["key"])
+    assert done["state"] == "done" and done["done_at"] is not None
+    renewed = ledger.invoices(bad)[-1]
+    assert (renewed["number"], renewed["issued_at"]) == ("2025-000006", "2025-02-10T09:00:00Z")
+    assert renewed["total"] == "32.00 USD" and renewed["status"] == "paid"
+    before = event_count(ledger)
+    with pytest.raises(DomainError) as refused:
+        ledger.retry_due_work(failed["key"])  # done: nothing is set aside under it now
+    assert refused.value.code is ErrorCode.INVALID_INPUT
+    assert event_count(ledger) == before
+    at(ledger, clock, "2025-03-10T09:00:00Z")
+    assert len(numbers(ledger, bad)) == 3  # March renewed with the others
+    assert ledger.failed_work(state="set_aside") == []
+
+
+def test_operators_see_and_retry_set_aside_work_over_the_api_and_the_command_line(
+    ledger: Ledger, clock: SimulatedClock
+) -> None:
+    _, bad, _ = three_renewing_at_once(ledger, clock)
+    at(ledger, clock, "2025-02-10T09:00:00Z")
+    client = TestClient(create_app(ledger, TOKENS))
+    listed = client.get("/due-work/set-aside", headers=ADMIN)
+    assert listed.status_code == 200
+    [row] = listed.json()["items"]
+    assert row["aggregate"] == str(bad)
+    retried = client.post("/due-work/retries", json={"key": row["key"]}, headers=ADMIN)
+    assert (retried.status_code, retried.json()["attempts"]) == (200, 2)
+    unknown = client.post("/due-work/retries", json={"key": "renewal:nothing"}, headers=ADMIN)
+    assert (unknown.status_code, unknown.json()["code"]) == (422, "INVALID_INPUT")
+    runner = CliRunner()
+    shown = runner.invoke(cli_app, ["due", "failed", "--store", ledger.settings.store])
+    assert shown.exit_code == 0, shown.output
+    assert "InvalidOperation" in shown.stdout and str(bad)[:8] in shown.stdout
