@@ -321,6 +321,10 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
 
     @api.exception_handler(HTTPException)
     async def http_problem(request: Request, error: HTTPException) -> JSONResponse:
+        if error.status_code == 400:  # a body that is not even text (FastAPI's own check)
+            code = ErrorCode.INVALID_INPUT.value
+            unreadable = (FieldError("body", "is not UTF-8 JSON"),)
+            return problem(422, code, "body: is not UTF-8 JSON", code=code, errors=unreadable)
         titles = {401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 405: "NOT_ALLOWED"}
         response = problem(error.status_code, titles.get(error.status_code, "ERROR"), error.detail)
         if error.status_code == 401:

@@ -192,7 +192,7 @@ SeatCount = Annotated[int, Field(strict=True, ge=1, le=SEATS_MAX, examples=[3])]
 # ---------------------------------------------------------------- money
 
 
-def _money_type(maximum: Decimal) -> Any:
+def _money_type(maximum: Decimal, example: str) -> Any:
     def parse(value: object) -> Money:
         """MON-1/MON-2: money as text ("18.00 USD", domain.money.MONEY_PATTERN), bounded."""
         money = Money.read(str(value) if isinstance(value, Money) else value)
@@ -204,12 +204,12 @@ def _money_type(maximum: Decimal) -> Any:
         Money,
         PlainValidator(parse),
         PlainSerializer(str, return_type=str),
-        WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "examples": ["18.00 USD"]}),
+        WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "examples": [example]}),
     ]
 
 
-Price = _money_type(PRICE_MAX)
-CreditAmount = _money_type(CREDIT_MAX)
+Price = _money_type(PRICE_MAX, "18.00 USD")
+CreditAmount = _money_type(CREDIT_MAX, "1200.00 USD")
 
 FRACTION_PATTERN = r"^(?:0(?:\.[0-9]{1,4})?|1(?:\.0{1,4})?)$"
 

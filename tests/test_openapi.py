@@ -3,11 +3,14 @@ the real server find no 5xx and no response outside the documented schema."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -15,6 +18,7 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.generation import GenerationMode
 
 from adapters.clock import SimulatedClock
 from api import create_app
@@ -39,12 +43,17 @@ def served_schema(sqlite_store: str, clock: SimulatedClock) -> Iterator[Any]:
         ledger.close()
 
 
-def test_no_server_error_and_every_response_as_documented(served_schema: Any) -> None:
+@pytest.mark.parametrize("mode", list(GenerationMode), ids=[m.value for m in GenerationMode])
+def test_no_server_error_and_every_response_as_documented(
+    served_schema: Any, mode: GenerationMode
+) -> None:
+    """Bodies, paths and queries as documented (positive) and not (negative): never a 5xx,
+    every response as the document says."""
     operations = [result.ok() for result in served_schema.get_all_operations()]
     assert len(operations) > 30  # every route of the API is in the document
     for operation in operations:
 
-        @given(case=operation.as_strategy())
+        @given(case=operation.as_strategy(generation_mode=mode))
         @settings(
             max_examples=EXAMPLES_PER_OPERATION,
             deadline=None,
@@ -63,3 +72,45 @@ def test_no_server_error_and_every_response_as_documented(served_schema: Any) ->
             )
 
         call()
+
+
+def test_the_document_shows_what_the_service_accepts(sqlite_store: str) -> None:
+    """A bearer scheme (the Authorize button), enums for plan (the catalog's), cycle,
+    currency and country, bounds, and money examples in the one format taken."""
+    ledger = Ledger(Settings(store=sqlite_store))
+    try:
+        document = TestClient(create_app(ledger, TOKENS)).get("/openapi.json").json()
+    finally:
+        ledger.close()
+    assert document["components"]["securitySchemes"]["HTTPBearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "a token of SEATLEDGER_API_TOKENS",
+    }
+    assert document["paths"]["/accounts"]["post"]["security"] == [{"HTTPBearer": []}]
+    schemas = document["components"]["schemas"]
+    opening = schemas["OpenAccount"]["properties"]
+    assert opening["plan"]["enum"] == ["all-inclusive", "free", "ticket", "ticket-chat"]
+    assert schemas["Cycle"]["enum"] == ["monthly", "annual"]
+    assert opening["currency"]["enum"] == ["EUR", "USD"]
+    assert "SK" in opening["country"]["enum"] and "ZZ" not in opening["country"]["enum"]
+    assert (opening["seats"]["minimum"], opening["seats"]["maximum"]) == (1, 10_000)
+    assert schemas["AnnouncePriceChange"]["properties"]["price"]["examples"] == ["18.00 USD"]
+    assert "pattern" in schemas["GrantPrepaidCredit"]["properties"]["amount"]
+    assert "x-seatledger-catalog-plans" not in json.dumps(document)
+
+
+def test_the_interactive_documentation_needs_no_network(sqlite_store: str) -> None:
+    """/docs loads Swagger UI from the service itself: every script and style it names is
+    served by it, none from a CDN."""
+    ledger = Ledger(Settings(store=sqlite_store))
+    try:
+        client = TestClient(create_app(ledger, TOKENS))
+        page = client.get("/docs")
+        assert page.status_code == 200
+        assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+        assert assets and all(a.startswith("/") for a in assets), assets
+        for asset in assets:
+            assert client.get(asset).status_code == 200, asset
+    finally:
+        ledger.close()
