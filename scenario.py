@@ -380,24 +380,26 @@ def run_file(
         fail("-", "file", "a valid scenario file", str(error).splitlines()[0])
         return outcome
 
-    with fresh_store(store) as url:
+    with contextlib.ExitStack() as opened:
         try:
+            url = opened.enter_context(fresh_store(store))
             settings = Settings(store=url, **settings_overrides)
         except ValidationError as error:
             fail("-", "settings", "valid settings", str(error).splitlines()[0])
             return outcome
+        except Exception as error:  # a store that cannot be made fails this file only
+            fail("-", "store", "a fresh store", f"{type(error).__name__}: {error}")
+            return outcome
         clock = SimulatedClock(EPOCH)
         try:
             ledger = Ledger(settings, clock=clock, gateway=SandboxGateway(), catalog=catalog)
-        except Exception as error:  # a store that cannot be opened fails this file only
+        except Exception as error:  # nor one that cannot be opened
             fail("-", "store", "a ledger on the store", f"{type(error).__name__}: {error}")
             return outcome
-        try:
-            _run_steps(ledger, clock, scenario.steps, fail)
-            if inspect is not None:
-                inspect(ledger)
-        finally:
-            ledger.close()
+        opened.callback(ledger.close)
+        _run_steps(ledger, clock, scenario.steps, fail)
+        if inspect is not None:
+            inspect(ledger)
     return outcome
 
 

@@ -7,7 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from cli import app as cli_app
+from domain.account import Account
 from scenario import match, run_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,3 +112,32 @@ def test_the_command_line_prints_the_closing_line_and_exits_by_the_result(tmp_pa
     )
     assert result.stdout.strip().splitlines()[-1] == "0 passed, 1 failed"
     assert result.returncode == 1
+
+
+def test_a_step_that_raises_unexpectedly_fails_its_file_and_the_next_file_still_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A defect (not a refusal) in one story is that file's failure, naming its step and
+    the exception's last line; the run goes on with the next file and closes with its
+    summary line."""
+
+    def defect(self: Account, at: object) -> None:
+        raise ZeroDivisionError("the activity counter divided by zero")
+
+    monkeypatch.setattr(Account, "record_activity", defect)
+    broken = tmp_path / "a-broken.yaml"
+    broken.write_text(
+        f"title: t\nsteps:{OPEN}"
+        "  - at: 2025-01-11T00:00:00Z\n    record_activity: {account: a}\n"
+        "  - expect:\n      account a: {seats: 1}\n"
+    )
+    fine = tmp_path / "b-fine.yaml"
+    fine.write_text(f"title: t\nsteps:{OPEN}  - expect:\n      account a: {{seats: 1}}\n")
+    result = CliRunner().invoke(cli_app, ["scenario", "run", str(broken), str(fine)])
+    lines = result.stdout.strip().splitlines()
+    assert lines == [
+        f"{broken}: step 2: step: expected 'no unexpected error', actual "
+        "'ZeroDivisionError: the activity counter divided by zero'",
+        "1 passed, 1 failed",
+    ]
+    assert result.exit_code == 1
