@@ -550,7 +550,7 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
     ) -> Page:
         """Due work that raised and was set aside: its task, error type and where it was
         raised; the scheduler carries out everything else meanwhile."""
-        return page(ledger.failed_work(state.value if state else None), limit, cursor)
+        return page(ledger.failed_work(state), limit, cursor)
 
     @api.post("/due-work/retries", tags=["operations"])
     def retry_due_work(body: Retry, actor: Admin) -> dict[str, Any]:

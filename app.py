@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, PersistenceError
 from eventsourcing.utils import get_topic
 
 from adapters.clock import Clock, SystemClock
@@ -525,22 +525,29 @@ class Ledger:
         idempotency_key: str | None = None,
     ) -> UUID:
         """GDPR-1: consent per purpose, optionally linked to a customer account; the
-        subject's id. Without an id, the subject is the one its e-mail address names, or a
-        new one. Not account activity (IDLE-1)."""
+        subject's id. By `subject_id` of a subject the ledger holds; without it, by the
+        subject its e-mail address names, or a new one (whose id the ledger makes). Not
+        account activity (IDLE-1)."""
+        keys = self.store.keys
+        newcomer = subject_id is None
         claimed = False
         if subject_id is None:
-            if command.email is None:
-                raise invalid("email", "a new subject needs a name and an e-mail address")
+            if command.email is None or keys.find_subject(command.email) is None:
+                Subject.check_newcomer(command.name, command.email)
+            assert command.email is not None
             # the subject the address names, or a new one (of two racing, one wins)
-            subject_id, claimed = self.store.keys.claim_subject(command.email, uuid4(), self.now())
+            subject_id, claimed = keys.claim_subject(command.email, uuid4(), self.now())
         subject = subject_id
 
         def work(unit: Unit) -> None:
             if command.account is not None:
                 unit.account(command.account)
-            try:
-                found = unit.get(subject, Subject)
-            except AggregateNotFoundError:
+            found = self._subject_if_any(unit, subject)
+            if found is None and not newcomer:
+                raise DomainError(
+                    ErrorCode.UNKNOWN_SUBJECT, f"no data subject {subject}", "subject"
+                )
+            if found is None:
                 unit.add(
                     Subject.first_consent(
                         subject_id=subject,
@@ -573,9 +580,20 @@ class Ledger:
                 command=command,
                 target=subject,
             ),
+            found_by_address=newcomer,
             claimed=claimed,
         )
         return subject
+
+    def _subject_if_any(self, unit: Unit, subject_id: UUID) -> Subject | None:
+        try:
+            return unit.get(subject_id, Subject)
+        except AggregateNotFoundError:
+            return None
+        except AssertionError:  # the id of another kind of aggregate
+            raise DomainError(
+                ErrorCode.UNKNOWN_SUBJECT, f"no data subject {subject_id}", "subject"
+            ) from None
 
     def _addressed(
         self,
@@ -583,16 +601,22 @@ class Ledger:
         email: str | None,
         record: Callable[[], Any],
         *,
+        found_by_address: bool = False,
         claimed: bool = False,
     ) -> None:
         """Records a command that gives a subject an address, which from then on names the
         subject (the look-up of `find_subject`). The address is claimed first (`claimed`:
-        it was, by this call), so two racing to create one subject make one; a refused
-        command leaves no claim behind, and the address the subject had before no longer
+        it was, by this call; `found_by_address`: the subject's id came from the look-up
+        and may be new), so two racing to create one subject make one. A refused
+        command withdraws a claim it made (unless the subject came to exist meanwhile:
+        another command took up the claim), and claims again once recorded, should such a
+        withdrawal have come in between. The address the subject had before no longer
         names it."""
         if email is None:
             record()
             return
+        if not found_by_address:
+            self._load_subject(subject_id)  # an address goes only to a subject the ledger holds
         keys = self.store.keys
         before = self._current_address(subject_id)
         holder, made = keys.claim_subject(email, subject_id, self.now())
@@ -602,8 +626,9 @@ class Ledger:
             record()
         except BaseException:
             if made or claimed:
-                keys.release_address(email, subject_id, self.now())
+                keys.withdraw_claim(email, subject_id)
             raise
+        keys.claim_subject(email, subject_id, self.now())
         if before is not None and before.casefold() != email.casefold():
             keys.release_address(before, subject_id, self.now())
 
@@ -643,12 +668,10 @@ class Ledger:
         )
 
     def _subject(self, unit: Unit, subject_id: UUID) -> Subject:
-        try:
-            return unit.get(subject_id, Subject)
-        except (AggregateNotFoundError, AssertionError):
-            raise DomainError(
-                ErrorCode.UNKNOWN_SUBJECT, f"no data subject {subject_id}", "subject"
-            ) from None
+        found = self._subject_if_any(unit, subject_id)
+        if found is None:
+            raise DomainError(ErrorCode.UNKNOWN_SUBJECT, f"no data subject {subject_id}", "subject")
+        return found
 
     def _load_subject(self, subject_id: UUID, known: Knowledge = NOW) -> Subject:
         try:
@@ -943,33 +966,59 @@ class Ledger:
         at: datetime,
         actor: str | None,
         saved: dict[UUID, Account],
-        tasks: dict[UUID, Task] | None = None,
+        *,
+        due_work: bool = False,
     ) -> None:
         """PAY-2: charges every open invoice of these accounts whose attempt is due, through
         the gateway, once per attempt (the gateway key is the invoice number and attempt),
         then records the outcomes in one transaction; again while any is still due. For due
-        work (`tasks`), what the domain raises for one account names its task (TaskFailed)."""
+        work, what the domain raises for an account names its payment task: the outcomes of
+        the others are recorded first, then TaskFailed names the accounts set aside."""
         pending = account_ids
+        failed: list[FailedTask] = []
         for _ in range(MAX_COMMAND_ATTEMPTS):
             charges: list[tuple[Account, Invoice]] = []
             for account_id in pending:
                 account = saved.get(account_id) or self.store.aggregate(account_id)
                 assert isinstance(account, Account)
-                with _task_of(tasks, account_id):
+                with _task_of(account_id, account.payment_task() if due_work else None):
                     due = account.due_charges(at)
                 if due:
                     charges.append((account, due[0]))
             if not charges:
-                return
+                break
             outcomes = [
                 Outcome(account.id, invoice.number, *self._charge(account, invoice))
                 for account, invoice in charges
             ]
-            _, _, changed = self._transact(
-                functools.partial(_record_outcomes, outcomes, tasks), at=at, actor=actor
-            )
+            changed, refused = self._record_outcomes(outcomes, at, actor, due_work)
+            failed += refused
             saved = {a.id: a for a in changed if isinstance(a, Account)}
-            pending = [account.id for account, _ in charges]
+            gone = {f.aggregate_id for f in refused}
+            pending = [account.id for account, _ in charges if account.id not in gone]
+        if failed:
+            raise TaskFailed(failed)
+
+    def _record_outcomes(
+        self, outcomes: list[Outcome], at: datetime, actor: str | None, due_work: bool
+    ) -> tuple[list[Aggregate], list[FailedTask]]:
+        """Records what the gateway said, in one transaction; an account whose recording
+        raises is left out (its charge is asked again under the same key when its task is
+        retried) and the others are recorded without it."""
+        failed: list[FailedTask] = []
+        for _ in range(len(outcomes)):
+            try:
+                _, _, changed = self._transact(
+                    functools.partial(_record, outcomes, due_work), at=at, actor=actor
+                )
+                return changed, failed
+            except TaskFailed as refused:
+                failed += refused.tasks
+                gone = {f.aggregate_id for f in refused.tasks}
+                outcomes = [o for o in outcomes if o.account_id not in gone]
+            if not outcomes:
+                break
+        return [], failed
 
     def _charge(self, account: Account, invoice: Invoice) -> tuple[int, ChargeResult]:
         """One attempt at the gateway: the attempt's number and what the gateway said."""
@@ -1013,32 +1062,35 @@ class Ledger:
                     assert task.key not in seen, f"task {task.key} came due twice in one run"
                     seen.add(task.key)
                 try:
-                    self._run_isolated(batch, actor, mailer)
+                    done += self._run_isolated(batch, actor, mailer)
                 except BaseException:
                     self.due.requeue(batch)  # a failed run leaves its work due for the next
                     raise
-                done += len(batch)
                 gc.freeze()  # what this batch left alive joins what the run found
         self.store.keys.purge(self.now())
         return done
 
     def _run_isolated(
         self, batch: list[tuple[UUID, Task]], actor: str | None, mailer: Mailer | None
-    ) -> None:
-        """Carries out a batch; a task the domain raised on is set aside and the batch runs
-        again without it, from the start (its transaction recorded nothing), so one bad
-        account never stops the others. Bounded: each round sets one task aside."""
+    ) -> int:
+        """Carries out a batch; tasks the domain raised on are set aside and the batch runs
+        again without them, from the start (what the failed attempt recorded is found
+        done), so one bad account never stops the others. Bounded: each round sets at
+        least one task aside. How many tasks were carried out."""
         pending = batch
         for _ in range(len(batch)):
             try:
                 self._run_batch(pending, actor, mailer)
-                return
+                return len(pending)
             except TaskFailed as failed:
-                self.failed.set_aside(failed.aggregate_id, failed.task, failed.failure, self.now())
+                for task in failed.tasks:
+                    self.failed.set_aside(task.aggregate_id, task.task, task.failure, self.now())
                 self.due.hold(self.failed.held())
-                pending = [item for item in pending if item[0] != failed.aggregate_id]
+                gone = {task.aggregate_id for task in failed.tasks}
+                pending = [item for item in pending if item[0] not in gone]
             if not pending:
-                return
+                break
+        return 0
 
     def _run_batch(
         self, batch: list[tuple[UUID, Task]], actor: str | None, mailer: Mailer | None
@@ -1057,31 +1109,31 @@ class Ledger:
         due, recorded in one more (money moves only after its invoice is recorded)."""
         at = batch[0][1].due_at
         ids = [account_id for account_id, _ in batch]
-        tasks = dict(batch)
         saved: dict[UUID, Account] = {}
         # The batch's keys in one query, not one per personal field it opens or seals.
         with self.store.keys.prefetched(ids):
             if batch[0][1].kind is not TaskKind.PAYMENT:
 
                 def work(unit: Unit) -> None:
-                    unit.preload(ids)
+                    _preload(unit, ids)
                     for account_id, task in batch:
-                        account = unit.account(account_id)
-                        with _task_of(tasks, account_id):
+                        with _task_of(account_id, task):
+                            account = unit.account(account_id)
                             account.run_task(task, unit.terms, unit.numbering)
 
                 _, _, changed = self._transact(work, at=at, actor=actor)
                 saved = {a.id: a for a in changed if isinstance(a, Account)}
-            self._collect(ids, at, actor, saved, tasks)
+            self._collect(ids, at, actor, saved, due_work=True)
 
     def _carry_out_erasure(self, aggregate_id: UUID, task: Task, actor: str | None) -> None:
         """GDPR-2/5: destroys the keys whose retention ended, then records it. The keys go
         first: after a crash in between the data is already unreadable, and the task, still
-        due, records the fact on the next run."""
-        found = self.store.aggregate(aggregate_id)
-        tasks = {aggregate_id: task}
+        due, records the fact on the next run. The run purges the storage once, at its
+        end."""
+        with _task_of(aggregate_id, task):
+            found = self.store.aggregate(aggregate_id)
         if isinstance(found, Subject):
-            with _task_of(tasks, aggregate_id):
+            with _task_of(aggregate_id, task):
                 still_due = found.next_task(self._linked_account(found)) == task
             if not still_due:
                 return
@@ -1090,35 +1142,27 @@ class Ledger:
 
             def erase_subject(unit: Unit) -> None:
                 subject = unit.get(aggregate_id, Subject)
-                with _task_of(tasks, aggregate_id):
+                with _task_of(aggregate_id, task):
                     subject.erase_on_lapse(unit.at)
 
             self._transact(erase_subject, at=task.due_at, actor=actor)
         else:
             assert isinstance(found, Account)
-            with _task_of(tasks, aggregate_id):
+            with _task_of(aggregate_id, task):
                 scopes = found.scopes_due(task.due_at)
             self._destroy_keys(found.id, scopes, task.due_at)
 
             def erase_account(unit: Unit) -> None:
                 account = unit.account(aggregate_id)
-                with _task_of(tasks, aggregate_id):
+                with _task_of(aggregate_id, task):
                     account.erase_personal_data(scopes, "retention_ended", unit.at)
 
             self._transact(erase_account, at=task.due_at, actor=actor)
-        self.store.keys.purge(self.now())
 
-    def failed_work(self, state: str | None = None) -> list[dict[str, Any]]:
+    def failed_work(self, state: FailedState | None = None) -> list[dict[str, Any]]:
         """Due work set aside because it raised, oldest failure first, with its error's
         type and where it was raised (for operators: API `admin`, CLI)."""
-        wanted = None
-        if state is not None:
-            try:
-                wanted = FailedState(state)
-            except ValueError:
-                choices = ", ".join(s.value for s in FailedState)
-                raise invalid("state", f"must be one of {choices}") from None
-        return [row.view() for row in self.failed.listed(wanted)]
+        return [row.view() for row in self.failed.listed(state)]
 
     def retry_due_work(self, key: str, *, actor: str | None = "operator") -> dict[str, Any]:
         """Carries out a task that was set aside, now that its cause is fixed: at its own
@@ -1132,10 +1176,12 @@ class Ledger:
             try:
                 self._run_batch([(row.aggregate_id, row.task)], actor, None)
             except TaskFailed as failed:
-                self.failed.set_aside(failed.aggregate_id, failed.task, failed.failure, self.now())
+                for task in failed.tasks:
+                    self.failed.set_aside(task.aggregate_id, task.task, task.failure, self.now())
             else:
                 self.failed.done(key, self.now())
             self.due.hold(self.failed.held())
+        self.store.keys.purge(self.now())
         found = self.failed.find(key)
         assert found is not None
         return found.view()
@@ -1465,10 +1511,10 @@ def _heap_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _record_outcomes(outcomes: list[Outcome], tasks: dict[UUID, Task] | None, unit: Unit) -> None:
+def _record(outcomes: list[Outcome], due_work: bool, unit: Unit) -> None:
     for outcome in outcomes:
         account = unit.account(outcome.account_id)
-        with _task_of(tasks, outcome.account_id):
+        with _task_of(outcome.account_id, account.payment_task() if due_work else None):
             current = account.invoice(outcome.invoice)
             if current.next_attempt_at is None or current.declines + 1 != outcome.attempt:
                 continue  # another writer recorded this attempt already
@@ -1482,28 +1528,49 @@ def _record_outcomes(outcomes: list[Outcome], tasks: dict[UUID, Task] | None, un
             )
 
 
-class TaskFailed(Exception):
-    """The domain raised while carrying out one task of due work: a defect or bad data of
-    that aggregate, not of the store (whose errors end the run, to be run again)."""
+def _preload(unit: Unit, ids: list[UUID]) -> None:
+    """The batch's accounts folded from one query; when one of them cannot be folded (a
+    stored event this code cannot read), each is loaded on its own instead, so that its
+    failure names its own task."""
+    try:
+        unit.preload(ids)
+    except PersistenceError:
+        raise
+    except Exception:
+        return
 
-    def __init__(self, aggregate_id: UUID, task: Task, failure: Failure) -> None:
-        super().__init__(f"{task.key}: {failure.error} at {failure.where}")
-        self.aggregate_id = aggregate_id
-        self.task = task
-        self.failure = failure
+
+@dataclass(frozen=True)
+class FailedTask:
+    """One task the domain raised on: its aggregate, the task, the error."""
+
+    aggregate_id: UUID
+    task: Task
+    failure: Failure
+
+
+class TaskFailed(Exception):
+    """The domain raised while carrying out due work: a defect or bad data of those
+    aggregates, not of the store (whose errors end the run, to be run again)."""
+
+    def __init__(self, tasks: list[FailedTask]) -> None:
+        assert tasks, "a failure names its tasks"
+        super().__init__("; ".join(f"{t.task.key}: {t.failure.error}" for t in tasks))
+        self.tasks = tasks
 
 
 @contextlib.contextmanager
-def _task_of(tasks: dict[UUID, Task] | None, aggregate_id: UUID) -> Iterator[None]:
-    """Whatever the domain raises inside names the aggregate's due task (when there is
-    one: a command's own charges raise as they are)."""
-    task = tasks.get(aggregate_id) if tasks else None
+def _task_of(aggregate_id: UUID, task: Task | None) -> Iterator[None]:
+    """Whatever the domain raises inside names the aggregate's due task, when there is one
+    (a command's own charges raise as they are); the store's errors raise as they are."""
     try:
         yield
+    except (TaskFailed, PersistenceError):
+        raise
     except Exception as error:
-        if task is None or isinstance(error, TaskFailed):
+        if task is None:
             raise
-        raise TaskFailed(aggregate_id, task, Failure.of(error)) from error
+        raise TaskFailed([FailedTask(aggregate_id, task, Failure.of(error))]) from error
 
 
 def _back_off(attempt: int) -> None:

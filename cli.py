@@ -23,6 +23,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from adapters.clock import SimulatedClock
+from adapters.failed_work import State as FailedState
 from adapters.gateway import SandboxGateway
 from adapters.simulation import DEFAULT_START
 from adapters.simulation import simulate as run_simulation
@@ -220,22 +221,28 @@ def serve(
     )
     config = uvicorn.Config(create_app(ledger, tokens), host=host, port=port)
     url = f"http://{host}:{port}"
-    console.print(f"seatledger API on {url} (OpenAPI: {url}/docs), store {shown(settings.store)}")
-    if made is not None:
-        console.print(f"token for this run (every scope): {made}")
-        console.print(
-            f"try: curl -s -H 'Authorization: Bearer {made}' {url}/accounts", soft_wrap=True
-        )
-    else:
-        console.print(f"tokens from SEATLEDGER_API_TOKENS: {', '.join(sorted(tokens))}")
-    if settings.smtp_host is None:
-        console.print("no SEATLEDGER_SMTP_HOST: e-mails wait in the outbox")
+    for line in banner(settings, url, made):
+        console.print(line, soft_wrap=True)
     try:
         uvicorn.Server(config).run()
     finally:
         if running is not None:
             running.stop()
         ledger.close()
+
+
+def banner(settings: Settings, url: str, made: str | None) -> list[str]:
+    """What `serve` prints on start: where it listens, the store (its password masked),
+    and the token made for this run, if one was."""
+    lines = [f"seatledger API on {url} (OpenAPI: {url}/docs), store {shown(settings.store)}"]
+    if made is not None:
+        lines.append(f"token for this run (every scope): {made}")
+        lines.append(f"try: curl -s -H 'Authorization: Bearer {made}' {url}/accounts")
+    else:
+        lines.append(f"tokens from SEATLEDGER_API_TOKENS: {', '.join(sorted(settings.api_tokens))}")
+    if settings.smtp_host is None:
+        lines.append("no SEATLEDGER_SMTP_HOST: e-mails wait in the outbox")
+    return lines
 
 
 @app.command("scheduler")
@@ -291,7 +298,7 @@ def mail_release(
 
 @due_app.command("failed")
 def due_failed(
-    state: Annotated[str | None, typer.Option(help="set_aside or done")] = None,
+    state: Annotated[FailedState | None, typer.Option(help="only those in this state")] = None,
     store: Annotated[str | None, typer.Option(help="the store; default SEATLEDGER_STORE")] = None,
 ) -> None:
     """Due work set aside because it raised: its task, error and where it was raised."""

@@ -32,6 +32,12 @@ class State(StrEnum):
     DONE = "done"  # retried and carried out (or found done already)
 
 
+def _ours(path: Path) -> bool:
+    """A frame of the ledger's own code (not of a library installed beside it)."""
+    resolved = path.resolve()
+    return resolved.is_relative_to(ROOT) and "site-packages" not in resolved.parts
+
+
 @dataclass(frozen=True, slots=True)
 class Failure:
     """What one task raised: the exception's type and where in the ledger's code."""
@@ -42,7 +48,7 @@ class Failure:
     @classmethod
     def of(cls, error: BaseException) -> Failure:
         frames = traceback.extract_tb(error.__traceback__)
-        ours = [f for f in frames if Path(f.filename).resolve().is_relative_to(ROOT)]
+        ours = [f for f in frames if _ours(Path(f.filename))]
         last = (ours or frames)[-1] if frames else None
         where = ""
         if last is not None:

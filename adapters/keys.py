@@ -46,6 +46,7 @@ TABLE = "personal_data_keys"
 DIRECTORY = "subject_directory"
 PURGES = "personal_data_purges"
 PURGE_LOCK_TIMEOUT = "5s"  # PostgreSQL: how long a purge waits for a table lock, else pending
+CLAIM_ROUNDS = 10  # a claim withdrawn under a claimer is made again, so many times at most
 PURGE_BUSY_MS = 200  # SQLite: how long a purge waits for readers to move on, else pending
 
 
@@ -131,6 +132,15 @@ class KeyStore(ABC):
     def forget_subject(self, subject_id: UUID, at: datetime) -> None:
         """GDPR-4: no address names the subject any more (it goes with the erasure)."""
         self._release(None, subject_id, at)
+
+    def withdraw_claim(self, email: str, subject_id: UUID) -> None:
+        """A claim made for a command that was refused goes, unless the subject exists by
+        now (another command recorded it under the claim). Nothing was recorded with it,
+        so there is nothing to purge."""
+        self._withdraw(lookup(email), subject_id)
+
+    @abstractmethod
+    def _withdraw(self, digest: bytes, subject_id: UUID) -> None: ...
 
     @abstractmethod
     def _claim(self, digest: bytes, subject_id: UUID, at: datetime) -> tuple[UUID, bool]: ...
@@ -222,6 +232,12 @@ class MemoryKeyStore(KeyStore):
                 if holder == subject_id and digest in (None, found):
                     del self._directory[found]
 
+    def _withdraw(self, digest: bytes, subject_id: UUID) -> None:
+        """One process holds the in-memory store: no other command can have taken it up."""
+        with self._lock:
+            if self._directory.get(digest) == subject_id:
+                del self._directory[digest]
+
     def purge(self, at: datetime) -> bool:
         """Nothing is written anywhere but this process's memory."""
         return True
@@ -235,9 +251,10 @@ class SQLiteKeyStore(KeyStore):
     address's old bytes in the page; a checkpoint then empties the write-ahead log that
     still held them, which it cannot do while a reader still uses an older frame."""
 
-    def __init__(self, datastore: SQLiteDatastore) -> None:
+    def __init__(self, datastore: SQLiteDatastore, events_table: str) -> None:
         super().__init__()
         self._db = datastore
+        self._events = events_table
         with self._db.transaction(commit=True) as c:
             c.execute(
                 f"CREATE TABLE IF NOT EXISTS {TABLE} (key_id TEXT PRIMARY KEY, holder_id TEXT "
@@ -343,6 +360,14 @@ class SQLiteKeyStore(KeyStore):
             if int(c.fetchone()[0]):
                 self._log_purge(c, subject_id, at)
 
+    def _withdraw(self, digest: bytes, subject_id: UUID) -> None:
+        with self._db.transaction(commit=True) as c:
+            c.execute(
+                f"DELETE FROM {DIRECTORY} WHERE lookup = ? AND subject_id = ? AND NOT EXISTS "
+                f"(SELECT 1 FROM {self._events} WHERE originator_id = ?)",
+                (digest, str(subject_id), subject_id.hex),  # the library keeps ids as hex
+            )
+
     def purge(self, at: datetime) -> bool:
         with self._db.transaction(commit=False) as c:
             c.execute(f"SELECT max(id) FROM {PURGES} WHERE purged_at IS NULL")
@@ -385,9 +410,10 @@ class PostgresKeyStore(KeyStore):
     `purge` rewrites only once no session's snapshot or transaction is that old (else it
     is pending, and the next call finishes it)."""
 
-    def __init__(self, datastore: PostgresDatastore) -> None:
+    def __init__(self, datastore: PostgresDatastore, events_table: str) -> None:
         super().__init__()
         self._db = datastore
+        self._events = sql.Identifier(datastore.schema, events_table)
         self._table = sql.Identifier(datastore.schema, TABLE)
         self._directory = sql.Identifier(datastore.schema, DIRECTORY)
         self._purges = sql.Identifier(datastore.schema, PURGES)
@@ -500,25 +526,23 @@ class PostgresKeyStore(KeyStore):
             return count
 
     def _claim(self, digest: bytes, subject_id: UUID, at: datetime) -> tuple[UUID, bool]:
-        with self._db.transaction(commit=True) as c:
-            c.execute(
-                sql.SQL(
-                    "WITH made AS (INSERT INTO {} (lookup, subject_id, claimed_at) "
-                    "VALUES (%(lookup)s, %(subject)s, %(at)s) ON CONFLICT DO NOTHING "
-                    "RETURNING subject_id) SELECT subject_id, true AS made FROM made"
-                ).format(self._directory),
-                {"lookup": digest, "subject": subject_id, "at": at},
-            )
-            row = c.fetchone()
-            if row is not None:
-                return row["subject_id"], True
-            c.execute(
-                sql.SQL("SELECT subject_id FROM {} WHERE lookup = %s").format(self._directory),
-                (digest,),
-            )
-            found = c.fetchone()
-        assert found is not None, "an address claimed is released only by its subject"
-        return found["subject_id"], False
+        # One statement, as for keys: the claim made now, or the holder already there; a
+        # holder withdrawn between the two reads is claimed again on the next round.
+        held = sql.SQL("SELECT subject_id, false AS made FROM {} WHERE lookup = %(lookup)s")
+        claim = sql.SQL(
+            "WITH made AS (INSERT INTO {} (lookup, subject_id, claimed_at) VALUES "
+            "(%(lookup)s, %(subject)s, %(at)s) ON CONFLICT DO NOTHING RETURNING subject_id) "
+            "SELECT subject_id, true AS made FROM made UNION ALL ({})"
+        ).format(self._directory, held.format(self._directory))
+        params = {"lookup": digest, "subject": subject_id, "at": at}
+        with self._db.get_connection() as conn:
+            for _ in range(CLAIM_ROUNDS):
+                row = conn.execute(claim, params).fetchone()
+                if row is None:
+                    row = conn.execute(held.format(self._directory), params).fetchone()
+                if row is not None:
+                    return row["subject_id"], bool(row["made"])
+        raise RuntimeError("an address's claim kept being withdrawn under it")
 
     def _find(self, digest: bytes) -> UUID | None:
         with self._db.get_connection() as conn:
@@ -539,6 +563,16 @@ class PostgresKeyStore(KeyStore):
             )
             if c.rowcount:
                 self._log_purge(c, subject_id, at)
+
+    def _withdraw(self, digest: bytes, subject_id: UUID) -> None:
+        with self._db.transaction(commit=True) as c:
+            c.execute(
+                sql.SQL(
+                    "DELETE FROM {} WHERE lookup = %(lookup)s AND subject_id = %(subject)s "
+                    "AND NOT EXISTS (SELECT 1 FROM {} WHERE originator_id = %(subject)s)"
+                ).format(self._directory, self._events),
+                {"lookup": digest, "subject": subject_id},
+            )
 
     def purge(self, at: datetime) -> bool:
         with self._db.get_connection() as conn:
@@ -577,13 +611,14 @@ class PostgresKeyStore(KeyStore):
         """Whether a session of this database (or a standby's feedback, a prepared
         transaction, a replication slot) holds a snapshot or a transaction as old as the
         change `xid` (a full transaction id): VACUUM must keep the old row for it then.
-        Ages compare 32-bit ids across wraparound; another role's sessions show theirs."""
+        Ages compare 32-bit ids across wraparound; another role's sessions show theirs.
+        Autovacuum's workers count too (an ANALYZE holds a snapshot): at worst a purge
+        waits for the next run."""
         row = conn.execute(
             "WITH change AS (SELECT (%(xid)s %% 4294967296)::text::xid AS xid) "
             "SELECT EXISTS (SELECT 1 FROM pg_stat_activity, change WHERE pid <> "
             "pg_backend_pid() AND (datid IS NULL OR datid = (SELECT oid FROM pg_database "
-            "WHERE datname = current_database())) AND coalesce(backend_type, '') <> "
-            "'autovacuum worker' AND (age(backend_xmin) >= age(change.xid) OR "
+            "WHERE datname = current_database())) AND (age(backend_xmin) >= age(change.xid) OR "
             "age(backend_xid) >= age(change.xid))) OR EXISTS (SELECT 1 FROM "
             "pg_prepared_xacts, change WHERE age(transaction) >= age(change.xid)) OR EXISTS "
             "(SELECT 1 FROM pg_replication_slots, change WHERE age(xmin) >= age(change.xid)) "
@@ -603,11 +638,13 @@ class PostgresKeyStore(KeyStore):
         return row is None
 
 
-def key_store_for(datastore: object) -> KeyStore:
+def key_store_for(datastore: object, events_table: str) -> KeyStore:
+    """The key store beside the event store of `datastore` (whose events are in
+    `events_table`)."""
     if isinstance(datastore, SQLiteDatastore):
-        return SQLiteKeyStore(datastore)
+        return SQLiteKeyStore(datastore, events_table)
     if isinstance(datastore, PostgresDatastore):
-        return PostgresKeyStore(datastore)
+        return PostgresKeyStore(datastore, events_table)
     return MemoryKeyStore()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
@@ -244,12 +245,16 @@ def store_env(url: str) -> dict[str, str]:
 
 
 def shown(url: str) -> str:
-    """The store's URL as it may be printed or logged: its password masked."""
+    """The store's URL as it may be printed or logged: its password masked, whether in
+    the user part or a `password=` parameter."""
     parsed = urlparse(url)
-    if parsed.password is None:
+    netloc = parsed.netloc
+    if parsed.password is not None:
+        netloc = netloc.replace(f":{parsed.password}@", ":***@", 1)
+    query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parsed.query)
+    if (netloc, query) == (parsed.netloc, parsed.query):
         return url
-    netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
-    return parsed._replace(netloc=netloc).geturl()
+    return parsed._replace(netloc=netloc, query=query).geturl()
 
 
 class EventStoreApp(Application[Any]):
@@ -263,7 +268,8 @@ class EventStoreApp(Application[Any]):
         super().__init__(env=store_env(store_url))
         datastore = getattr(self.recorder, "datastore", None)
         check_format(datastore, self.recorder)
-        self.keys = key_store_for(datastore)
+        events_table = getattr(self.recorder, "events_table_name", "stored_events")
+        self.keys = key_store_for(datastore, events_table)
         assert isinstance(self.mapper, PydanticMapper)
         self.mapper.keys = self.keys
         self.mapper.heads = ChainHeads(self.stored_event)

@@ -1512,16 +1512,23 @@ class Account(Aggregate):
             found.append(
                 Task(renewal, TaskKind.RENEWAL, f"renewal:{self.id}:{renewal.isoformat()}")
             )
-        attempts = [
-            i.next_attempt_at for i in self.open_invoices() if i.next_attempt_at is not None
-        ]
-        if attempts and self.payment_method is not None:
-            first = min(attempts)
-            found.append(Task(first, TaskKind.PAYMENT, f"payment:{self.id}:{first.isoformat()}"))
+        payment = self.payment_task()
+        if payment is not None:
+            found.append(payment)
         idle = self.inactivity_task()
         if idle is not None:
             found.append(idle)
         return found
+
+    def payment_task(self) -> Task | None:
+        """PAY-2/PAY-4: the earliest charge attempt due on an open invoice."""
+        attempts = [
+            i.next_attempt_at for i in self.open_invoices() if i.next_attempt_at is not None
+        ]
+        if not attempts or self.payment_method is None:
+            return None
+        first = min(attempts)
+        return Task(first, TaskKind.PAYMENT, f"payment:{self.id}:{first.isoformat()}")
 
     def next_task(self) -> Task | None:
         tasks = self.tasks()

@@ -51,10 +51,10 @@ from domain.values import (
     PlanName,
     PostalCode,
     Price,
+    Province,
     SeatCount,
     Share,
     Source,
-    State,
     Street,
     SubprocessorName,
     VatIdText,
@@ -123,7 +123,7 @@ class PostalAddress(BaseModel):
     street: Street
     city: City
     postal_code: PostalCode
-    state: State | None = None
+    state: Province | None = None
     country: CountryCode
 
     def address(self) -> Address:

@@ -72,20 +72,12 @@ class Money:
     @classmethod
     def read(cls, text: object) -> Money:
         """Reads "206.22 USD" (MONEY_PATTERN); ValueError when it is not money so written."""
-        if not isinstance(text, str) or MONEY_FORMAT.match(text) is None:
+        if not isinstance(text, str) or MONEY_FORMAT.fullmatch(text) is None:
             raise ValueError(
                 "give money as '<amount> <currency>' with the currency's decimals, e.g. '18.00 USD'"
             )
         amount, currency = text.split(" ")
         return cls(Decimal(amount), currency)
-
-    @classmethod
-    def parse(cls, text: str) -> Money:
-        """Reads "206.22 USD"; INVALID_INPUT when it is not money so written."""
-        try:
-            return cls.read(text)
-        except ValueError as error:
-            raise invalid("amount", str(error)) from None
 
     def _same(self, other: Money) -> None:
         assert self.currency == other.currency, "amounts in different currencies never mix"

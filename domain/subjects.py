@@ -182,8 +182,7 @@ class Subject(Aggregate):
         at: datetime,
         actor: str | None = None,
     ) -> Subject:
-        if not email or not name:
-            raise invalid("email", "a new subject needs a name and an e-mail address")
+        cls.check_newcomer(name, email)
         subject = cls.model_construct(id=subject_id, version=0)
         subject.init_defaults()
         subject.act_as(actor)
@@ -196,6 +195,12 @@ class Subject(Aggregate):
             at=at,
         )
         return subject
+
+    @staticmethod
+    def check_newcomer(name: str | None, email: str | None) -> None:
+        """GDPR-1: a subject the ledger does not know yet gives a name and an e-mail."""
+        if not email or not name:
+            raise invalid("email", "a new subject needs a name and an e-mail address")
 
     @property
     def erased(self) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -48,12 +49,17 @@ def _no_hidden_characters(value: str) -> str:
     return value
 
 
-def _text(value: str) -> str:
-    """One line of text, as a person would type it: NFC, trimmed, not blank, nothing that
-    hides or reorders what it shows."""
-    text = _no_hidden_characters(unicodedata.normalize("NFC", value)).strip()
-    if not text:
-        raise ValueError("must not be blank")
+def _text(max_chars: int) -> Callable[[str], str]:
+    def text(value: str) -> str:
+        """One line of text, as a person would type it: NFC, trimmed, not blank, nothing
+        that hides or reorders what it shows, within its length once normalised."""
+        normal = _no_hidden_characters(unicodedata.normalize("NFC", value)).strip()
+        if not normal:
+            raise ValueError("must not be blank")
+        if len(normal) > max_chars:
+            raise ValueError(f"must be at most {max_chars} characters")
+        return normal
+
     return text
 
 
@@ -61,7 +67,7 @@ def _text_type(max_chars: int, example: str) -> Any:
     return Annotated[
         str,
         Field(strict=True, min_length=1, max_length=max_chars, examples=[example]),
-        AfterValidator(_text),
+        AfterValidator(_text(max_chars)),
     ]
 
 
@@ -70,7 +76,7 @@ CompanyName = _text_type(TEXT_MAX_CHARS, "ACME, Inc.")
 Street = _text_type(TEXT_MAX_CHARS, "1 Main St")
 City = _text_type(TEXT_MAX_CHARS, "Austin")
 PostalCode = _text_type(SHORT_TEXT_MAX_CHARS, "78701")
-State = _text_type(TEXT_MAX_CHARS, "TX")
+Province = _text_type(TEXT_MAX_CHARS, "TX")  # a state or province
 Login = _text_type(EMAIL_MAX_CHARS, "frontdesk")
 SubprocessorName = _text_type(TEXT_MAX_CHARS, "Linode LLC (EU)")
 VatIdText = _text_type(SHORT_TEXT_MAX_CHARS, "SK2020317068")
@@ -216,7 +222,7 @@ FRACTION_PATTERN = r"^(?:0(?:\.[0-9]{1,4})?|1(?:\.0{1,4})?)$"
 
 def _fraction(value: object) -> Decimal:
     """A share from 0 to 1 with at most four decimals, as text: "0.50"."""
-    if not isinstance(value, str) or re.match(FRACTION_PATTERN, value) is None:
+    if not isinstance(value, str) or re.fullmatch(FRACTION_PATTERN, value) is None:
         raise ValueError("give a share from '0' to '1' with at most four decimals, e.g. '0.50'")
     return Decimal(value)
 
@@ -238,7 +244,7 @@ def check_day(value: object) -> date:
     range."""
     if isinstance(value, datetime):
         raise ValueError("give a date, not an instant")
-    if isinstance(value, str) and DAY_FORMAT.match(value):
+    if isinstance(value, str) and DAY_FORMAT.fullmatch(value):
         try:
             value = date.fromisoformat(value)
         except ValueError:

@@ -131,12 +131,15 @@ class DueIndex:
                 self._schedule(aggregate_id, task, order)
 
     def _top(self) -> HeapEntry | None:
-        """The earliest live entry; stale ones (superseded by a refresh) are dropped."""
+        """The earliest live entry; stale ones (superseded by a refresh) are dropped, and
+        those set aside since they were scheduled wait for their release."""
         while self._heap:
-            due_at, kind, _order, account_id, key = self._heap[0]
+            due_at, kind, order, account_id, key = self._heap[0]
             task = self._next.get(account_id)
             if task is not None and (task.due_at, task.kind, task.key) == (due_at, kind, key):
-                return self._heap[0]
+                if key not in self._held:
+                    return self._heap[0]
+                self._waiting[key] = (account_id, order)
             heapq.heappop(self._heap)
         return None
 

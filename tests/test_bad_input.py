@@ -13,7 +13,8 @@ from adapters.clock import SimulatedClock
 from adapters.store import shown
 from api import BODY_MAX_BYTES, create_app
 from app import Ledger
-from settings import ApiToken, Permission
+from cli import banner
+from settings import ApiToken, Permission, Settings
 from tests.helpers import at, event_count
 
 TOKENS = {
@@ -255,5 +256,10 @@ def test_an_idempotency_key_is_the_tokens_own(client: TestClient, ledger: Ledger
 def test_the_store_password_is_masked_wherever_it_is_shown() -> None:
     url = "postgresql://ledger:s3cr%40t@db.internal:5432/ledger?schema=public"
     assert shown(url) == "postgresql://ledger:***@db.internal:5432/ledger?schema=public"
-    assert "s3cr" not in shown(url)
+    in_query = "postgresql://db.internal/ledger?user=ledger&password=s3cr3t&schema=public"
+    assert (
+        shown(in_query) == "postgresql://db.internal/ledger?user=ledger&password=***&schema=public"
+    )
     assert shown("sqlite:///var/seatledger.db") == "sqlite:///var/seatledger.db"
+    printed = "\n".join(banner(Settings(store=url), "http://127.0.0.1:8000", None))
+    assert "s3cr" not in printed and "ledger:***@db.internal" in printed

@@ -11,6 +11,7 @@ from adapters.clock import SimulatedClock
 from app import Ledger
 from domain.commands import AddPaymentMethod, Cancel, WithdrawConsent
 from domain.errors import DomainError, ErrorCode
+from domain.numbering import DocumentKind, InvoiceSeries
 from domain.subjects import Purpose
 from tests.helpers import at, consent, event_count, open_account
 
@@ -100,3 +101,45 @@ def test_gdpr_1_a_subject_is_named_by_a_random_id_and_found_by_its_address(
     with pytest.raises(DomainError) as unknown:
         ledger.find_subject("refused@prospect.example")
     assert unknown.value.code is ErrorCode.UNKNOWN_SUBJECT
+
+
+def test_gdpr_1_a_consent_by_id_needs_a_subject_and_a_refused_one_leaves_no_trace(
+    ledger: Ledger, clock: SimulatedClock
+) -> None:
+    """Only the ledger makes a subject's id: a consent for an id it does not hold, or for
+    the id of an account or an invoice series, is UNKNOWN_SUBJECT; a refused consent
+    leaves no event, no look-up of its address and nothing to purge."""
+    at(ledger, clock, "2025-01-01T00:00:00Z")
+    acme = open_account(ledger)
+    series = InvoiceSeries.id_for(DocumentKind.INVOICE, 2025)
+    keys = ledger.store.keys
+    before = event_count(ledger)
+    for picked in (uuid4(), acme, series):
+        with pytest.raises(DomainError) as refused:
+            consent(ledger, ["marketing"], email="x@y.example", name="X Y", subject=picked)
+        assert refused.value.code is ErrorCode.UNKNOWN_SUBJECT
+    with pytest.raises(DomainError) as unknown_account:
+        consent(ledger, ["marketing"], email="new@lead.example", name="New L", account=uuid4())
+    assert unknown_account.value.code is ErrorCode.UNKNOWN_ACCOUNT
+    assert event_count(ledger) == before
+    assert keys.find_subject("x@y.example") is None
+    assert keys.find_subject("new@lead.example") is None
+    assert keys.purge(clock.now()) and keys.purged(acme)
+
+
+def test_gdpr_1_a_claim_left_by_a_crash_is_taken_up_by_the_next_consent(
+    ledger: Ledger, clock: SimulatedClock
+) -> None:
+    """A process that claimed an address and died before recording the subject left a
+    claim naming an id with no events: the next consent with that address makes the
+    subject under it."""
+    at(ledger, clock, "2025-01-01T00:00:00Z")
+    orphan = uuid4()
+    assert ledger.store.keys.claim_subject("kai@lead.example", orphan, clock.now()) == (
+        orphan,
+        True,
+    )
+    with pytest.raises(DomainError):
+        ledger.find_subject("kai@lead.example")  # no subject yet
+    assert consent(ledger, ["marketing"], email="kai@lead.example", name="Kai L") == orphan
+    assert ledger.find_subject("kai@lead.example") == orphan

@@ -3,6 +3,7 @@ shown to operators, and runs exactly once when they retry it."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -10,13 +11,15 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from adapters.clock import SimulatedClock
+from adapters.failed_work import State as FailedState
+from adapters.gateway import SandboxGateway
 from api import create_app
 from app import Ledger
 from cli import app as cli_app
 from domain.account import Account, SeatRole
 from domain.commands import AddPaymentMethod, AnnouncePriceChange
 from domain.errors import DomainError, ErrorCode
-from settings import ApiToken, Permission
+from settings import ApiToken, Permission, Settings
 from tests.helpers import at, event_count, numbers, open_account
 
 # Far beyond SEATS_MAX: written as a stored fact, as a store of older, looser code might
@@ -103,7 +106,7 @@ def test_a_retried_task_that_still_raises_stays_set_aside_and_one_fixed_runs_onc
     assert event_count(ledger) == before
     at(ledger, clock, "2025-03-10T09:00:00Z")
     assert len(numbers(ledger, bad)) == 3  # March renewed with the others
-    assert ledger.failed_work(state="set_aside") == []
+    assert ledger.failed_work(FailedState.SET_ASIDE) == []
 
 
 def test_operators_see_and_retry_set_aside_work_over_the_api_and_the_command_line(
@@ -124,3 +127,59 @@ def test_operators_see_and_retry_set_aside_work_over_the_api_and_the_command_lin
     shown = runner.invoke(cli_app, ["due", "failed", "--store", ledger.settings.store])
     assert shown.exit_code == 0, shown.output
     assert "InvalidOperation" in shown.stdout and str(bad)[:8] in shown.stdout
+
+
+def test_a_failure_recording_one_payment_leaves_the_others_charged_and_recorded(
+    ledger: Ledger, clock: SimulatedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The renewals are recorded, the gateway charges all three, then recording the middle
+    one's payment raises: the other two payments are recorded all the same, and what is
+    set aside is the middle one's payment (its next task), once."""
+    first, bad, last = three_renewing_at_once(ledger, clock)
+    account = ledger.store.aggregate(bad)
+    assert isinstance(account, Account)
+    account.trigger(Account.SeatsRemoved, ledger.now(), by_role={SeatRole.AGENT: POISON_SEATS})
+    ledger.store.save_checked(account, reads={})  # renewals are healthy this time
+    recorded = Account.record_payment
+
+    def refuses_for_bad(self: Account, **fields: Any) -> None:
+        if self.id == bad:
+            raise KeyError("a payment this code cannot record")
+        recorded(self, **fields)
+
+    monkeypatch.setattr(Account, "record_payment", refuses_for_bad)
+    at(ledger, clock, "2025-02-10T09:00:00Z")
+    assert [i["status"] for i in ledger.invoices(first)] == ["paid", "paid"]
+    assert [i["status"] for i in ledger.invoices(last)] == ["paid", "paid"]
+    assert [i["status"] for i in ledger.invoices(bad)] == ["paid", "open"]
+    [failed] = ledger.failed_work()
+    assert (failed["aggregate"], failed["kind"], failed["error"]) == (
+        str(bad),
+        "payment",
+        "KeyError",
+    )
+    monkeypatch.undo()
+    assert ledger.retry_due_work(failed["key"])["state"] == "done"
+    assert [i["status"] for i in ledger.invoices(bad)] == ["paid", "paid"]
+    assert len(ledger.payments(bad)) == 2  # the charge recorded once
+
+
+def test_a_task_set_aside_by_one_process_is_left_alone_by_another(
+    sqlite_store: str, clock: SimulatedClock
+) -> None:
+    """Two ledgers on one store (an API and a scheduler): the one that did not set the task
+    aside, whose index had it due already, leaves it alone too."""
+    first = Ledger(Settings(store=sqlite_store), clock=clock, gateway=SandboxGateway())
+    second = Ledger(Settings(store=sqlite_store), clock=clock, gateway=SandboxGateway())
+    try:
+        _, bad, _ = three_renewing_at_once(first, clock)
+        assert second.next_due() is not None  # the second's index holds the renewals
+        at(first, clock, "2025-02-10T09:00:00Z")
+        assert [row["aggregate"] for row in first.failed_work()] == [str(bad)]
+        before = event_count(second)
+        second.run_due(clock.now())
+        assert event_count(second) == before
+        assert second.failed_work()[0]["attempts"] == 1
+    finally:
+        first.close()
+        second.close()
