@@ -26,6 +26,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError, PersistenceError
 from eventsourcing.utils import get_topic
 
+from adapters.charges import ChargeLog
 from adapters.clock import Clock, SystemClock
 from adapters.failed_work import FailedWork, Failure
 from adapters.failed_work import State as FailedState
@@ -227,8 +228,10 @@ class Ledger:
         self.due = DueIndex(self.store)
         self.history = HistoryIndex(self.store)
         self._due_lock = threading.Lock()
-        self.outbox = Outbox(getattr(self.store.recorder, "datastore", None))
-        self.failed = FailedWork(getattr(self.store.recorder, "datastore", None))
+        datastore = getattr(self.store.recorder, "datastore", None)  # None: in memory
+        self.outbox = Outbox(datastore)
+        self.failed = FailedWork(datastore)
+        self.charges = ChargeLog(datastore)
         self.finance = FinanceProjection(view_for(self.settings.store))
         self._finance_lock = threading.Lock()
         self._mail_lock = threading.Lock()
@@ -1021,16 +1024,23 @@ class Ledger:
         return [], failed
 
     def _charge(self, account: Account, invoice: Invoice) -> tuple[int, ChargeResult]:
-        """One attempt at the gateway: the attempt's number and what the gateway said."""
+        """One attempt at the gateway: the attempt's number and what the gateway said. An
+        attempt asked before (its record failed, or a crash cut it off) takes the answer
+        kept then (adapters.charges), so the gateway is asked once per attempt."""
         assert account.payment_method is not None
         attempt = invoice.declines + 1
+        key = f"charge:{invoice.number}:{attempt}"
+        kept = self.charges.answer(key)
+        if kept is not None:
+            return attempt, kept
         result = self.gateway.charge(
             account_id=account.id,
             token=account.payment_method.token,
             amount=invoice.total,
             currency=invoice.currency,
-            key=f"charge:{invoice.number}:{attempt}",
+            key=key,
         )
+        self.charges.keep(key, result, self.now())
         return attempt, result
 
     # ------------------------------------------------------------ due work

@@ -41,6 +41,11 @@ class SandboxGateway:
         with self._lock:
             self._declining.discard(account_id)
 
+    def forget(self) -> None:
+        """Forgets every key, as a processor does after its idempotency window."""
+        with self._lock:
+            self._results.clear()
+
     def charge(
         self, *, account_id: UUID, token: str, amount: Decimal, currency: str, key: str
     ) -> ChargeResult:

@@ -130,11 +130,12 @@ def test_operators_see_and_retry_set_aside_work_over_the_api_and_the_command_lin
 
 
 def test_a_failure_recording_one_payment_leaves_the_others_charged_and_recorded(
-    ledger: Ledger, clock: SimulatedClock, monkeypatch: pytest.MonkeyPatch
+    ledger: Ledger, clock: SimulatedClock, gateway: SandboxGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The renewals are recorded, the gateway charges all three, then recording the middle
     one's payment raises: the other two payments are recorded all the same, and what is
-    set aside is the middle one's payment (its next task), once."""
+    set aside is the middle one's payment (its next task), once. Retried days later, it
+    records what the gateway answered then, without charging again."""
     first, bad, last = three_renewing_at_once(ledger, clock)
     account = ledger.store.aggregate(bad)
     assert isinstance(account, Account)
@@ -159,9 +160,12 @@ def test_a_failure_recording_one_payment_leaves_the_others_charged_and_recorded(
         "KeyError",
     )
     monkeypatch.undo()
+    charged = gateway.charges
+    gateway.forget()  # days later: the processor no longer knows the attempt's key
     assert ledger.retry_due_work(failed["key"])["state"] == "done"
     assert [i["status"] for i in ledger.invoices(bad)] == ["paid", "paid"]
     assert len(ledger.payments(bad)) == 2  # the charge recorded once
+    assert gateway.charges == charged  # and made once: the answer kept was used
 
 
 def test_a_task_set_aside_by_one_process_is_left_alone_by_another(
