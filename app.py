@@ -1171,8 +1171,16 @@ class Ledger:
 
     def failed_work(self, state: FailedState | None = None) -> list[dict[str, Any]]:
         """Due work set aside because it raised, oldest failure first, with its error's
-        type and where it was raised (for operators: API `admin`, CLI)."""
-        return [row.view() for row in self.failed.listed(state)]
+        type and where it was raised (for operators: API `admin`, CLI); then the
+        aggregates whose events this code cannot read, which no work reaches until it
+        can (after a fix and a restart: kind `unreadable`, not retried by key)."""
+        rows = [row.view() for row in self.failed.listed(state)]
+        if state in (None, FailedState.SET_ASIDE):
+            with self._due_lock:
+                self.due.catch_up()
+                unreadable = dict(self.due.unreadable)
+            rows += [_unreadable_view(i, f) for i, f in unreadable.items()]
+        return rows
 
     def retry_due_work(self, key: str, *, actor: str | None = "operator") -> dict[str, Any]:
         """Carries out a task that was set aside, now that its cause is fixed: at its own
@@ -1604,6 +1612,21 @@ def _when(value: When, field_name: str) -> datetime | None:
         return check_instant(value)
     except ValueError as error:
         raise invalid(field_name, str(error)) from None
+
+
+def _unreadable_view(aggregate_id: UUID, failure: Failure) -> dict[str, Any]:
+    return {
+        "key": f"unreadable:{aggregate_id}",
+        "aggregate": str(aggregate_id),
+        "kind": "unreadable",
+        "due_at": None,
+        "state": FailedState.SET_ASIDE.value,
+        "attempts": 1,
+        "error": failure.error,
+        "where": failure.where,
+        "failed_at": None,
+        "done_at": None,
+    }
 
 
 def _instant(value: datetime | None) -> str | None:

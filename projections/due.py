@@ -11,8 +11,10 @@ import heapq
 from datetime import datetime
 from uuid import UUID
 
+from eventsourcing.persistence import PersistenceError
 from eventsourcing.utils import get_topic
 
+from adapters.failed_work import Failure
 from adapters.store import EventStoreApp
 from domain.account import Account
 from domain.model import Aggregate
@@ -39,6 +41,7 @@ class DueIndex:
         self._versions: dict[UUID, int] = {}  # accounts' and subjects' latest versions
         self._heap: list[HeapEntry] = []
         self._held: set[str] = set()  # keys of tasks set aside (adapters.failed_work)
+        self.unreadable: dict[UUID, Failure] = {}  # aggregates whose events cannot be read
         self._waiting: dict[str, tuple[UUID, int]] = {}  # held key -> aggregate, order
 
     def catch_up(self, upto: int | None = None) -> None:
@@ -66,13 +69,34 @@ class DueIndex:
         ids = list(changed)
         for start in range(0, len(ids), FOLD_BATCH):
             batch = ids[start : start + FOLD_BATCH]
-            latest = self._latest(batch)
+            latest = self._readable(batch)
             linked = {
                 s.account_id for s in latest.values() if isinstance(s, Subject) and s.account_id
             }
-            latest |= self._latest(list(linked - latest.keys()))
+            latest |= self._readable(list(linked - latest.keys()))
             for aggregate_id in batch:
-                self.refresh(latest[aggregate_id], latest)
+                if aggregate_id in latest:
+                    self.refresh(latest[aggregate_id], latest)
+
+    def _readable(self, aggregate_ids: list[UUID]) -> dict[UUID, Aggregate]:
+        """The aggregates folded together; when that fails (an aggregate whose events this
+        code cannot read), one by one: those that cannot be read are kept in `unreadable`
+        with their error and left as they were scheduled, so the others go on (a task
+        they still have due is set aside when it is carried out)."""
+        try:
+            return self._latest(aggregate_ids)
+        except PersistenceError:
+            raise
+        except Exception:
+            found: dict[UUID, Aggregate] = {}
+            for aggregate_id in aggregate_ids:
+                try:
+                    found |= self._latest([aggregate_id])
+                except PersistenceError:
+                    raise
+                except Exception as error:
+                    self.unreadable[aggregate_id] = Failure.of(error)
+            return found
 
     def _latest(self, aggregate_ids: list[UUID]) -> dict[UUID, Aggregate]:
         """The aggregates at the latest versions the log showed: the object this process's
@@ -91,11 +115,14 @@ class DueIndex:
     def refresh(self, found: Aggregate, latest: dict[UUID, Aggregate]) -> None:
         """Schedules the next task of `found`; `latest` holds its account if it is a
         subject linked to one."""
+        self.unreadable.pop(found.id, None)
         if isinstance(found, Subject):
             account = None
             if found.account_id is not None:
                 self.subjects_of.setdefault(found.account_id, set()).add(found.id)
-                linked = latest[found.account_id]
+                linked = latest.get(found.account_id)
+                if linked is None:
+                    return  # its account cannot be read: it stays as it was scheduled
                 assert isinstance(linked, Account)
                 account = linked
             task = found.next_task(account)

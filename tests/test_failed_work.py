@@ -7,6 +7,8 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -187,3 +189,32 @@ def test_a_task_set_aside_by_one_process_is_left_alone_by_another(
     finally:
         first.close()
         second.close()
+
+
+def test_an_account_whose_events_cannot_be_read_is_set_apart_and_the_others_renewed(
+    ledger: Ledger, clock: SimulatedClock
+) -> None:
+    """A stored event this code cannot read (an upcaster that went wrong, say) on one
+    account: the others renew on time; its renewal is set aside when it comes due, and
+    operators see the account as unreadable."""
+    at(ledger, clock, "2025-01-10T09:00:00Z")
+    ids = [open_account(ledger, company=f"Co {n}", plan="ticket", seats=2) for n in range(3)]
+    for account_id in ids:
+        ledger.execute(account_id, AddPaymentMethod(kind="card", token="tok"))
+    first, bad, last = ids
+    assert ledger.next_due() is not None  # the scheduler has the renewals in hand
+    version = ledger.store.aggregate(bad).version
+    unreadable = StoredEvent(
+        originator_id=bad,
+        originator_version=version + 1,
+        topic=get_topic(Account.SeatsAdded),
+        state=b'{"count": "many"}',
+    )
+    ledger.store.recorder.insert_events([unreadable])
+    at(ledger, clock, "2025-02-10T09:00:00Z")
+    assert numbers(ledger, first) == ["2025-000001", "2025-000004"]
+    assert numbers(ledger, last) == ["2025-000003", "2025-000005"]
+    rows = {row["kind"]: row for row in ledger.failed_work()}
+    assert rows["renewal"]["aggregate"] == str(bad)
+    assert rows["renewal"]["error"] == "ValidationError"
+    assert rows["unreadable"]["aggregate"] == str(bad)
