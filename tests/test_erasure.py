@@ -4,6 +4,7 @@ bytes of SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -43,6 +44,7 @@ PLAINTEXTS = tuple(
     text.encode() for text in (OWNER_NAME, OWNER_EMAIL, LEAD_EMAIL, LEAD_NAME, STREET, AGENT_LOGIN)
 )
 THREADS = 8
+PURGE_WAIT_S = 30
 
 
 def stored_bytes(store: str) -> bytes:
@@ -77,6 +79,17 @@ def stored_bytes(store: str) -> bytes:
                 assert page is not None
                 pages.append(bytes(page[0]))
     return b"".join(pages)
+
+
+def purged(ledger: Ledger, clock: SimulatedClock, *subjects: UUID) -> None:
+    """Runs the scheduler until these subjects' erasures are purged from the storage: at
+    once, unless a session of the database (autovacuum's too) briefly holds a snapshot
+    old enough to keep them pending."""
+    deadline = time.monotonic() + PURGE_WAIT_S
+    while any(ledger.subject(s)["erasure_pending"] for s in subjects):
+        assert time.monotonic() < deadline, "the erasure stayed pending"
+        time.sleep(0.1)
+        ledger.run_due(clock.now())
 
 
 def customer_and_lead(ledger: Ledger, clock: SimulatedClock) -> tuple[UUID, UUID, UUID]:
@@ -134,10 +147,10 @@ def test_gdpr_4_erased_keys_and_plaintext_are_gone_from_the_stored_bytes(
     ledger.subject_request(lena, RequestErasure())
     ledger.subject_request(ada, RequestErasure())
 
+    purged(ledger, clock, lena, ada)
     after = stored_bytes(store)
     for secret in (lead_key, owner_key, profile_key, *lookups):
         assert secret not in after
-    assert ledger.subject(lena)["erasure_pending"] is False
     assert billing_key in after  # GDPR-5: invoices keep their billing details for now
     assert content_key in after  # the agents' logins are not the owner's data
     replayed = Ledger(Settings(store=store), clock=clock, gateway=SandboxGateway())
@@ -156,6 +169,7 @@ def test_gdpr_4_erased_keys_and_plaintext_are_gone_from_the_stored_bytes(
     ledger.execute(account, Cancel(via="button"))
     at(ledger, clock, "2036-01-01T00:00:00Z")
     assert ledger.load(account).erased_scopes == [Scope.BILLING, Scope.CONTENT, Scope.PROFILE]
+    purged(ledger, clock, ada)
     final = stored_bytes(store)
     assert billing_key not in final
     assert content_key not in final
@@ -282,8 +296,7 @@ def test_gdpr_4_an_erasure_that_an_older_snapshot_could_still_see_is_pending_unt
         ledger.run_due(clock.now())
         assert ledger.subject(lena)["erasure_pending"] is True
         end_it()
-        ledger.run_due(clock.now())
-    assert ledger.subject(lena)["erasure_pending"] is False
+    purged(ledger, clock, lena)
     after = stored_bytes(store)
     for trace in traces:
         assert trace not in after, trace
