@@ -16,28 +16,16 @@ from app import Ledger
 from cli import banner
 from settings import ApiToken, Permission, Settings
 from tests.helpers import at, event_count
+from tests.test_api import ACME, ADMIN, FINANCE, WRITE
+from tests.test_api import TOKENS as API_TOKENS
 
 TOKENS = {
-    "helpdesk": ApiToken(secret="helpdesk-secret", scopes=[Permission.WRITE]),
+    **API_TOKENS,
     "crm": ApiToken(secret="crm-secret", scopes=[Permission.WRITE]),
-    "finance": ApiToken(secret="finance-secret", scopes=[Permission.FINANCE_READ]),
     "audit": ApiToken(secret="audit-secret", scopes=[Permission.AUDIT_READ]),
-    "vendor": ApiToken(secret="vendor-secret", scopes=[Permission.ADMIN]),
 }
-WRITE = {"Authorization": "Bearer helpdesk-secret"}
 CRM = {"Authorization": "Bearer crm-secret"}
-FINANCE = {"Authorization": "Bearer finance-secret"}
 AUDIT = {"Authorization": "Bearer audit-secret"}
-ADMIN = {"Authorization": "Bearer vendor-secret"}
-ACME: dict[str, Any] = {
-    "owner": {"name": "Ada Lovelace", "email": "ada@acme.example"},
-    "company": "Acme",
-    "country": "US",
-    "currency": "USD",
-    "plan": "ticket",
-    "cycle": "monthly",
-    "seats": 2,
-}
 PRICE: dict[str, Any] = {
     "plan": "ticket",
     "currency": "USD",
