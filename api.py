@@ -24,7 +24,6 @@ from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
-from adapters.failed_work import State as FailedState
 from app import Ledger
 from domain.commands import (
     AccountCommand,
@@ -78,6 +77,7 @@ STATUS = {
     ErrorCode.UNKNOWN_SUBJECT: 404,
     ErrorCode.UNKNOWN_DOCUMENT: 404,
     ErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
+    ErrorCode.WORK_SET_ASIDE: 409,
 }
 
 
@@ -543,19 +543,16 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
 
     @api.get("/due-work/set-aside", response_model=Page, tags=["operations"])
     def set_aside_work(
-        actor: Admin,
-        state: Annotated[FailedState | None, Query()] = None,
-        limit: Limit = PAGE_LIMIT_DEFAULT,
-        cursor: Cursor = None,
+        actor: Admin, limit: Limit = PAGE_LIMIT_DEFAULT, cursor: Cursor = None
     ) -> Page:
         """Due work that raised and was set aside: its task, error type and where it was
         raised; the scheduler carries out everything else meanwhile."""
-        return page(ledger.failed_work(state), limit, cursor)
+        return page(ledger.failed_work(), limit, cursor)
 
     @api.post("/due-work/retries", tags=["operations"])
     def retry_due_work(body: Retry, actor: Admin) -> dict[str, Any]:
-        """Carries out a set-aside task again once its cause is fixed (done once, however
-        often retried); it stays set aside if it still raises."""
+        """Releases a set-aside task once its cause is fixed and carries it out (once,
+        however often retried); it is set aside again if it still raises."""
         return ledger.retry_due_work(body.key, actor=actor)
 
     # ---------------------------------------------------------------- finance

@@ -28,8 +28,7 @@ from eventsourcing.utils import get_topic
 
 from adapters.charges import ChargeLog
 from adapters.clock import Clock, SystemClock
-from adapters.failed_work import FailedWork, Failure
-from adapters.failed_work import State as FailedState
+from adapters.failures import Failure
 from adapters.gateway import ChargeResult, PaymentGateway, SandboxGateway
 from adapters.mail import Claimed, Delivery, Mailer, Outbox, describe, message, permanent, render
 from adapters.store import EventStoreApp
@@ -65,7 +64,7 @@ from domain.policy import Terms
 from domain.pricing import PriceBook
 from domain.registry import CommandRecord, SlugClaim, slug_candidates, slugify
 from domain.residency import SubprocessorList
-from domain.schedule import Task, TaskKind
+from domain.schedule import SetAside, Task, TaskKind
 from domain.subjects import Right, Subject
 from domain.values import check_day, check_instant
 from projections.audit import Replay, Verification, explain, moved_heads, replay, verify
@@ -230,7 +229,6 @@ class Ledger:
         self._due_lock = threading.Lock()
         datastore = getattr(self.store.recorder, "datastore", None)  # None: in memory
         self.outbox = Outbox(datastore)
-        self.failed = FailedWork(datastore)
         self.charges = ChargeLog(datastore)
         self.finance = FinanceProjection(view_for(self.settings.store))
         self._finance_lock = threading.Lock()
@@ -970,22 +968,29 @@ class Ledger:
         actor: str | None,
         saved: dict[UUID, Account],
         *,
-        due_work: bool = False,
+        tasks: dict[UUID, Task] | None = None,
     ) -> None:
         """PAY-2: charges every open invoice of these accounts whose attempt is due, through
         the gateway, once per attempt (the gateway key is the invoice number and attempt),
         then records the outcomes in one transaction; again while any is still due. For due
-        work, what the domain raises for an account names its payment task: the outcomes of
-        the others are recorded first, then TaskFailed names the accounts set aside."""
+        work (`tasks`: the batch's, by account), what the domain raises for an account
+        names its task (its payment, once loaded): the others are charged and recorded
+        first, then TaskFailed names the accounts to set aside."""
+        due_work = tasks is not None
         pending = account_ids
         failed: list[FailedTask] = []
         for _ in range(MAX_COMMAND_ATTEMPTS):
             charges: list[tuple[Account, Invoice]] = []
             for account_id in pending:
-                account = saved.get(account_id) or self.store.aggregate(account_id)
-                assert isinstance(account, Account)
-                with _task_of(account_id, account.payment_task() if due_work else None):
-                    due = account.due_charges(at)
+                try:
+                    with _task_of(account_id, tasks.get(account_id) if tasks else None):
+                        account = saved.get(account_id) or self.store.aggregate(account_id)
+                    assert isinstance(account, Account)
+                    with _task_of(account_id, account.payment_task() if due_work else None):
+                        due = account.due_charges(at)
+                except TaskFailed as unloadable:
+                    failed += unloadable.tasks
+                    continue
                 if due:
                     charges.append((account, due[0]))
             if not charges:
@@ -1054,14 +1059,14 @@ class Ledger:
     ) -> int:
         """Runs every piece of scheduled work due up to `until`, each at its own due instant,
         in TIME-3's order. Idempotent: work already done is not found due again. A task
-        that raises is set aside for an operator (`failed_work`) and everything else goes
-        on. With a mailer, the e-mails waiting are handed over before any personal data is
-        erased, so an owner still hears that the account was deleted. Then what erasures
-        left pending in the storage is purged, when it can be (adapters.keys)."""
+        that raises is set aside for an operator (a fact on its aggregate, WorkSetAside)
+        and everything else goes on. With a mailer, the e-mails waiting are handed over
+        before any personal data is erased, so an owner still hears that the account was
+        deleted. Then what erasures left pending in the storage is purged, when it can be
+        (adapters.keys)."""
         until = check_utc(until or self.now())
         done = 0
         with self._due_lock, _heap_frozen():
-            self.due.hold(self.failed.held())
             seen: set[str] = set()
             while done < DUE_BATCH_MAX:
                 self.due.catch_up()
@@ -1093,9 +1098,7 @@ class Ledger:
                 self._run_batch(pending, actor, mailer)
                 return len(pending)
             except TaskFailed as failed:
-                for task in failed.tasks:
-                    self.failed.set_aside(task.aggregate_id, task.task, task.failure, self.now())
-                self.due.hold(self.failed.held())
+                self._set_aside(failed.tasks, actor)
                 gone = {task.aggregate_id for task in failed.tasks}
                 pending = [item for item in pending if item[0] not in gone]
             if not pending:
@@ -1133,7 +1136,7 @@ class Ledger:
 
                 _, _, changed = self._transact(work, at=at, actor=actor)
                 saved = {a.id: a for a in changed if isinstance(a, Account)}
-            self._collect(ids, at, actor, saved, due_work=True)
+            self._collect(ids, at, actor, saved, tasks=dict(batch))
 
     def _carry_out_erasure(self, aggregate_id: UUID, task: Task, actor: str | None) -> None:
         """GDPR-2/5: destroys the keys whose retention ended, then records it. The keys go
@@ -1169,40 +1172,66 @@ class Ledger:
 
             self._transact(erase_account, at=task.due_at, actor=actor)
 
-    def failed_work(self, state: FailedState | None = None) -> list[dict[str, Any]]:
-        """Due work set aside because it raised, oldest failure first, with its error's
-        type and where it was raised (for operators: API `admin`, CLI); then the
+    def _set_aside(self, failed: list[FailedTask], actor: str | None) -> None:
+        """Records on each aggregate that its task raised and waits for an operator
+        (Account.WorkSetAside): nothing is due of it, in any process, until released.
+        One that cannot even be loaded (its events cannot be read) is kept apart by this
+        process's index instead, and shown as unreadable."""
+        for item in failed:
+
+            def work(unit: Unit, item: FailedTask = item) -> None:
+                holder = unit.get(item.aggregate_id, Aggregate)
+                assert isinstance(holder, Account | Subject)
+                holder.set_aside_work(item.task, item.failure.error, item.failure.where, unit.at)
+
+            try:
+                self._transact(work, actor=actor)
+            except PersistenceError:
+                raise
+            except Exception:
+                self.due.forget(item.aggregate_id)
+
+    def failed_work(self) -> list[dict[str, Any]]:
+        """Due work set aside because it raised, with its error's type and where it was
+        raised, oldest failure first (for operators: API `admin`, CLI); then the
         aggregates whose events this code cannot read, which no work reaches until it
         can (after a fix and a restart: kind `unreadable`, not retried by key)."""
-        rows = [row.view() for row in self.failed.listed(state)]
-        if state in (None, FailedState.SET_ASIDE):
-            with self._due_lock:
-                self.due.catch_up()
-                unreadable = dict(self.due.unreadable)
-            rows += [_unreadable_view(i, f) for i, f in unreadable.items()]
-        return rows
-
-    def retry_due_work(self, key: str, *, actor: str | None = "operator") -> dict[str, Any]:
-        """Carries out a task that was set aside, now that its cause is fixed: at its own
-        due instant, with the numbers it takes from its series then (README). Done once
-        however often it is retried: a task done already is not found due again."""
-        row = self.failed.find(key)
-        if row is None or row.state is not FailedState.SET_ASIDE:
-            raise invalid("key", "no due work set aside under this key")
         with self._due_lock:
             self.due.catch_up()
+            held = dict(self.due.held)
+            unreadable = dict(self.due.unreadable)
+        rows = [_held_view(i, h) for i, h in sorted(held.items(), key=lambda i: i[1].at)]
+        return rows + [_unreadable_view(i, f) for i, f in unreadable.items()]
+
+    def retry_due_work(self, key: str, *, actor: str | None = "operator") -> dict[str, Any]:
+        """Releases a task that was set aside, now that its cause is fixed, and carries it
+        out: at its own due instant, with the numbers it takes from its series then
+        (README). Done once however often it is retried: a task done already is not
+        found due again, and a released one is no longer set aside. The task as it stands
+        after: done, or set aside again."""
+        with self._due_lock:
+            self.due.catch_up()
+            holder = next((i for i, h in self.due.held.items() if h.key == key), None)
+            if holder is None:
+                raise invalid("key", "no due work set aside under this key")
+
+            def release(unit: Unit) -> Task:
+                found = unit.get(holder, Aggregate)
+                assert isinstance(found, Account | Subject)
+                return found.release_work(key, unit.at)
+
+            task, _, _ = self._transact(release, actor=actor)
+            assert task is not None
             try:
-                self._run_batch([(row.aggregate_id, row.task)], actor, None)
+                self._run_batch([(holder, task)], actor, None)
             except TaskFailed as failed:
-                for task in failed.tasks:
-                    self.failed.set_aside(task.aggregate_id, task.task, task.failure, self.now())
-            else:
-                self.failed.done(key, self.now())
-            self.due.hold(self.failed.held())
+                self._set_aside(failed.tasks, actor)
+            self.due.catch_up()
+            again = self.due.held.get(holder)
         self.store.keys.purge(self.now())
-        found = self.failed.find(key)
-        assert found is not None
-        return found.view()
+        if again is not None and again.key == key:
+            return _held_view(holder, again)
+        return {"key": key, "aggregate": str(holder), "state": "done"}
 
     def _destroy_keys(self, holder: UUID, scopes: list[Scope], at: datetime) -> None:
         for scope in scopes:
@@ -1614,18 +1643,31 @@ def _when(value: When, field_name: str) -> datetime | None:
         raise invalid(field_name, str(error)) from None
 
 
+def _held_view(aggregate_id: UUID, held: SetAside) -> dict[str, Any]:
+    return {
+        "key": held.key,
+        "aggregate": str(aggregate_id),
+        "kind": held.kind.name.lower(),
+        "due_at": iso(held.due_at),
+        "state": "set_aside",
+        "attempts": held.attempts,
+        "error": held.error,
+        "where": held.where,
+        "failed_at": iso(held.at),
+    }
+
+
 def _unreadable_view(aggregate_id: UUID, failure: Failure) -> dict[str, Any]:
     return {
         "key": f"unreadable:{aggregate_id}",
         "aggregate": str(aggregate_id),
         "kind": "unreadable",
         "due_at": None,
-        "state": FailedState.SET_ASIDE.value,
+        "state": "set_aside",
         "attempts": 1,
         "error": failure.error,
         "where": failure.where,
         "failed_at": None,
-        "done_at": None,
     }
 
 

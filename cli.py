@@ -23,7 +23,6 @@ from rich.progress import Progress
 from rich.table import Table
 
 from adapters.clock import SimulatedClock
-from adapters.failed_work import State as FailedState
 from adapters.gateway import SandboxGateway
 from adapters.simulation import DEFAULT_START
 from adapters.simulation import simulate as run_simulation
@@ -298,17 +297,16 @@ def mail_release(
 
 @due_app.command("failed")
 def due_failed(
-    state: Annotated[FailedState | None, typer.Option(help="only those in this state")] = None,
     store: Annotated[str | None, typer.Option(help="the store; default SEATLEDGER_STORE")] = None,
 ) -> None:
     """Due work set aside because it raised: its task, error and where it was raised."""
     with _opened(store) as ledger:
-        rows = ledger.failed_work(state)
+        rows = ledger.failed_work()
     typer.echo(f"due work set aside: {len(rows)}")
     for row in rows:
         typer.echo(
-            f"{row['key']}\n  {row['state']} after {row['attempts']} attempt(s), last at "
-            f"{row['failed_at']}: {row['error']} at {row['where']}"
+            f"{row['key']}\n  {row['kind']}, {row['attempts']} attempt(s), last at "
+            f"{row['failed_at'] or '-'}: {row['error']} at {row['where']}"
         )
 
 

@@ -1,4 +1,4 @@
-"""Operational tables beside the event store (the mail outbox, due work set aside): in the
+"""Operational tables beside the event store (the mail outbox, the gateway's answers): in the
 store's own database and schema, written in SQL that SQLite and PostgreSQL both take, and
 in an SQLite database in memory for the in-memory store."""
 

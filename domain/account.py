@@ -37,7 +37,7 @@ from domain.personal import Personal, Scope, statutory_end
 from domain.policy import MAX_TRIAL_DAYS, Terms
 from domain.prepaid import CreditWindow, Pool, RateChange
 from domain.pricing import PriceChange
-from domain.schedule import Task, TaskKind
+from domain.schedule import SetAside, Task, TaskKind, held_work
 from domain.values import SEATS_MAX
 from domain.vat import check_vat_id, decide_vat, region_for
 
@@ -169,6 +169,8 @@ class Account(Aggregate):
     lifetime_pending: list[LifetimePeriod] = []
     erased_scopes: list[Scope] = []
     language: Language = Language.EN
+    held: SetAside | None = None  # due work set aside, until an operator releases it
+    last_held: SetAside | None = None  # the last one released (its attempts go on)
 
     # ---------------------------------------------------------------- events
 
@@ -504,6 +506,23 @@ class Account(Aggregate):
             for invoice in account.open_invoices():
                 account.revise_invoice(invoice.number, next_attempt_at=None)
 
+    class WorkSetAside(AccountEvent):
+        """Due work raised while the ledger carried it out; it waits for an operator, and
+        nothing else is due on the account, which takes no commands, until then."""
+
+        set_aside: SetAside
+
+        def change(self, account: Account) -> None:
+            account.held = self.set_aside
+
+    class WorkReleased(AccountEvent):
+        """An operator released the work set aside: it is due again (and carried out)."""
+
+        key: str
+
+        def change(self, account: Account) -> None:
+            account.last_held, account.held = account.held, None
+
     class PersonalDataErased(AccountEvent):
         """GDPR-4: the keys of these scopes were destroyed; their fields read as null from
         now on, in this state and in every replay. Amounts and counts are untouched."""
@@ -595,11 +614,20 @@ class Account(Aggregate):
 
     # ------------------------------------------------------------- guards
 
-    def check_not_closed(self) -> None:
-        """ACC-4: `deleted` is final; a cancelled account takes no more commands."""
+    def check_takes_commands(self) -> None:
+        """ACC-4: `deleted` is final; a cancelled account takes no more commands. Nor does
+        one whose due work is set aside, until an operator releases it: its state is not
+        what the rules expected, and a command could move money on top of it (a payment
+        the gateway approved and the ledger could not record)."""
         if self.is_closed:
             raise DomainError(
                 ErrorCode.ACCOUNT_CLOSED, f"the account is {self.status.value}", "account"
+            )
+        if self.held is not None:
+            raise DomainError(
+                ErrorCode.WORK_SET_ASIDE,
+                f"the account's due work {self.held.key} is set aside for an operator",
+                "account",
             )
 
     # ------------------------------------------------------------ commands
@@ -690,7 +718,7 @@ class Account(Aggregate):
         numbering: Numbering,
         role: SeatRole = SeatRole.AGENT,
     ) -> None:
-        self.check_not_closed()
+        self.check_takes_commands()
         assert 1 <= count <= SEATS_MAX, "a change's seats are checked at the door"
         if role is SeatRole.OWNER:
             raise invalid("role", "an account has exactly one owner (ACC-2)")
@@ -701,7 +729,7 @@ class Account(Aggregate):
 
     def remove_seats(self, count: int, at: datetime, terms: Terms) -> None:
         """ACC-2: the owner holds one seat, so an account keeps at least one. BILL-5: no refund."""
-        self.check_not_closed()
+        self.check_takes_commands()
         assert 1 <= count <= SEATS_MAX, "a change's seats are checked at the door"
         if self.seats - count < 1:
             raise DomainError(
@@ -722,7 +750,7 @@ class Account(Aggregate):
 
     def change_plan(self, plan: str, at: datetime, terms: Terms, numbering: Numbering) -> None:
         """BILL-1: a move up the rank is an upgrade (BILL-3/BILL-4); down, a downgrade (BILL-5)."""
-        self.check_not_closed()
+        self.check_takes_commands()
         terms.catalog.base_price(plan, self.currency, self.cycle)
         if plan == self.plan:
             raise invalid("plan", f"the account is already on {plan!r}")
@@ -786,7 +814,7 @@ class Account(Aggregate):
         the first period starts and is charged at once. TRIAL-3: after a trial expired, the
         account is reactivated and charged the same way. PAY-4: every open invoice is charged
         at once (the invoices' next attempt becomes now)."""
-        self.check_not_closed()
+        self.check_takes_commands()
         method = PaymentMethod(kind=kind, token=token)
         self.trigger(self.PaymentMethodAdded, at, method=method)
         if self.status is AccountStatus.TRIALING:
@@ -805,35 +833,35 @@ class Account(Aggregate):
         terms: Terms,
         numbering: Numbering,
     ) -> None:
-        self.check_not_closed()
+        self.check_takes_commands()
         details = BillingDetails(name=name, email=email, company=company, address=address)
         self.trigger(self.BillingDetailsSet, at, details=details)
         self.release_lifetime_charges(at, terms, numbering)
 
     def set_vat_id(self, vat_id: str, at: datetime) -> None:
         """INV-5: a valid VAT ID for the account's country; it changes no issued invoice."""
-        self.check_not_closed()
+        self.check_takes_commands()
         self.trigger(self.VatIdSet, at, vat_id=check_vat_id(vat_id, self.country))
 
     def choose_language(self, language: Language, at: datetime) -> None:
         """The owner's e-mails are written in this language from now on."""
-        self.check_not_closed()
+        self.check_takes_commands()
         self.trigger(self.LanguageChosen, at, language=language)
 
     def record_activity(self, at: datetime) -> None:
         """IDLE-1: recorded agent activity."""
-        self.check_not_closed()
+        self.check_takes_commands()
         self.trigger(self.ActivityRecorded, at)
 
     def report_shared_login(self, login: str, at: datetime) -> None:
         """LOGIN-1: a detected shared login adds a surcharge from the next period."""
-        self.check_not_closed()
+        self.check_takes_commands()
         if login in self.shared_logins:
             raise invalid("login", "this shared login is already reported")
         self.trigger(self.SharedLoginReported, at, login=login)
 
     def resolve_shared_login(self, login: str, at: datetime) -> None:
-        self.check_not_closed()
+        self.check_takes_commands()
         if login not in self.shared_logins:
             raise invalid("login", "no shared login of that name is reported")
         self.trigger(self.SharedLoginResolved, at, login=login)
@@ -842,7 +870,7 @@ class Account(Aggregate):
         """CANCEL-1: the "stop account" action takes effect at once, with no refund.
         CANCEL-2: by e-mail, the request is recorded at once, no period is renewed after it,
         and it takes effect at the end of the next business day."""
-        self.check_not_closed()
+        self.check_takes_commands()
         if via is CancellationChannel.EMAIL:
             if self.cancellation_effective_at is not None:
                 raise invalid("via", "a cancellation is already pending")
@@ -872,7 +900,7 @@ class Account(Aggregate):
     def suspend(self, reason: SuspensionReason, at: datetime) -> None:
         """CANCEL-4: the vendor warns the owner first: a notice is recorded before the
         suspension takes effect."""
-        self.check_not_closed()
+        self.check_takes_commands()
         if reason in self.suspension_reasons:
             raise invalid("reason", f"the account is already suspended for {reason.value}")
         self.trigger(self.SuspensionNoticeGiven, at, reason=reason)
@@ -881,7 +909,7 @@ class Account(Aggregate):
     def lift_suspension(
         self, reason: SuspensionReason, at: datetime, terms: Terms, numbering: Numbering
     ) -> None:
-        self.check_not_closed()
+        self.check_takes_commands()
         if reason not in self.suspension_reasons:
             raise invalid("reason", f"the account is not suspended for {reason.value}")
         self.clear_suspension(reason, at, terms, numbering)
@@ -899,7 +927,7 @@ class Account(Aggregate):
         its issue: a credit note reverses it in full and a new invoice with the same lines and
         tax and the corrected details replaces it; what was paid on the old invoice is
         applied to the new one. The reissued invoice starts its own window."""
-        self.check_not_closed()
+        self.check_takes_commands()
         assert (name, company, address) != (None, None, None), "the command names a change"
         last = next((i for i in reversed(self.invoices) if i.kind is DocumentKind.INVOICE), None)
         if last is None:
@@ -1105,7 +1133,7 @@ class Account(Aggregate):
     ) -> None:
         """CREDIT-1: a pool granted by agreement is invoiced at once and becomes active at the
         end of the current paid period, or at once if none is running."""
-        self.check_not_closed()
+        self.check_takes_commands()
         if amount.currency != self.currency:
             raise invalid("amount", f"the account bills in {self.currency} (MON-1)")
         if not amount.is_positive():
@@ -1254,7 +1282,7 @@ class Account(Aggregate):
     def redeem_code(self, code: str, at: datetime, terms: Terms) -> None:
         """LTD-3/4: an existing account takes a code: it moves to the lifetime deal's plan,
         billed from now on by LTD-5, anchored on the redemption."""
-        self.check_not_closed()
+        self.check_takes_commands()
         self.check_no_code()
         if self.open_pool is not None:
             raise invalid("code", "a prepaid credit pool is running on this account")
@@ -1479,8 +1507,23 @@ class Account(Aggregate):
 
     # ----------------------------------------------------- scheduled work
 
+    def set_aside_work(self, task: Task, error: str, where: str, at: datetime) -> None:
+        """Due work raised: it waits for an operator (see WorkSetAside)."""
+        self.trigger(self.WorkSetAside, at, set_aside=held_work(self, task, error, where, at))
+
+    def release_work(self, key: str, at: datetime) -> Task:
+        """An operator releases the work set aside under `key`; the task, due again."""
+        if self.held is None or self.held.key != key:
+            raise invalid("key", "no due work of this account is set aside under this key")
+        task = self.held.task
+        self.trigger(self.WorkReleased, at, key=key)
+        return task
+
     def tasks(self) -> list[Task]:
-        """Everything this account has due, each with a key naming what it does (TIME-3)."""
+        """Everything this account has due, each with a key naming what it does (TIME-3);
+        nothing while work of it is set aside."""
+        if self.held is not None:
+            return []
         if self.status is AccountStatus.DELETED:
             return self.erasure_tasks()
         found: list[Task] = []

@@ -14,7 +14,7 @@ from domain.dates import DAY, add_months
 from domain.errors import invalid
 from domain.model import Aggregate, Event
 from domain.personal import Personal, Scope
-from domain.schedule import Task, TaskKind
+from domain.schedule import SetAside, Task, TaskKind, held_work
 
 CONSENT_YEARS = 5  # GDPR-2: use + 5 years, or 5 years from consent for a non-customer
 REQUEST_DEADLINE_MONTHS = 1  # GDPR-3: one month, GDPR Art. 12(3)
@@ -85,6 +85,8 @@ class Subject(Aggregate):
     restricted: bool = False
     objections: list[Purpose] = []
     erased_at: datetime | None = None
+    held: SetAside | None = None  # due work set aside, until an operator releases it
+    last_held: SetAside | None = None
 
     class ConsentGiven(Event):
         purposes: list[Purpose]
@@ -158,6 +160,20 @@ class Subject(Aggregate):
 
         def apply(self, subject: Subject) -> None:
             subject.objections = sorted({*subject.objections, *self.purposes})
+
+    class WorkSetAside(Event):
+        """Due work (an erasure) raised; it waits for an operator."""
+
+        set_aside: SetAside
+
+        def apply(self, subject: Subject) -> None:
+            subject.held = self.set_aside
+
+    class WorkReleased(Event):
+        key: str
+
+        def apply(self, subject: Subject) -> None:
+            subject.last_held, subject.held = subject.held, None
 
     class Erased(Event):
         """GDPR-4: the subject's key was destroyed; name and e-mail read as null."""
@@ -302,8 +318,21 @@ class Subject(Aggregate):
             return None
         return max(end for end in ends if end is not None)
 
+    def set_aside_work(self, task: Task, error: str, where: str, at: datetime) -> None:
+        self.trigger(self.WorkSetAside, at, set_aside=held_work(self, task, error, where, at))
+
+    def release_work(self, key: str, at: datetime) -> Task:
+        if self.held is None or self.held.key != key:
+            raise invalid("key", "no due work of this subject is set aside under this key")
+        task = self.held.task
+        self.trigger(self.WorkReleased, at, key=key)
+        return task
+
     def next_task(self, account: Account | None) -> Task | None:
-        """GDPR-2: when consent lapses, the data held under it is erased."""
+        """GDPR-2: when consent lapses, the data held under it is erased (not while work
+        of the subject is set aside)."""
+        if self.held is not None:
+            return None
         lapses = None if self.erased else self.lapses_at(account)
         if lapses is None:
             return None

@@ -14,11 +14,11 @@ from uuid import UUID
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.utils import get_topic
 
-from adapters.failed_work import Failure
+from adapters.failures import Failure
 from adapters.store import EventStoreApp
 from domain.account import Account
 from domain.model import Aggregate
-from domain.schedule import Task, TaskKind
+from domain.schedule import SetAside, Task, TaskKind
 from domain.subjects import Subject
 
 LOG_PAGE_SIZE = 500
@@ -40,9 +40,8 @@ class DueIndex:
         self._next: dict[UUID, Task | None] = {}
         self._versions: dict[UUID, int] = {}  # accounts' and subjects' latest versions
         self._heap: list[HeapEntry] = []
-        self._held: set[str] = set()  # keys of tasks set aside (adapters.failed_work)
+        self.held: dict[UUID, SetAside] = {}  # due work set aside, by aggregate
         self.unreadable: dict[UUID, Failure] = {}  # aggregates whose events cannot be read
-        self._waiting: dict[str, tuple[UUID, int]] = {}  # held key -> aggregate, order
 
     def catch_up(self, upto: int | None = None) -> None:
         """Reads the log on from where it stopped (up to position `upto`)."""
@@ -116,6 +115,11 @@ class DueIndex:
         """Schedules the next task of `found`; `latest` holds its account if it is a
         subject linked to one."""
         self.unreadable.pop(found.id, None)
+        assert isinstance(found, Account | Subject)
+        if found.held is not None:
+            self.held[found.id] = found.held  # nothing is due of it until it is released
+        else:
+            self.held.pop(found.id, None)
         if isinstance(found, Subject):
             account = None
             if found.account_id is not None:
@@ -135,38 +139,21 @@ class DueIndex:
 
     def _schedule(self, aggregate_id: UUID, task: Task | None, order: int) -> None:
         self._next[aggregate_id] = task
-        if task is None:
-            return
-        if task.key in self._held:
-            self._waiting[task.key] = (aggregate_id, order)  # not due until released
-            return
-        heapq.heappush(self._heap, (task.due_at, task.kind, order, aggregate_id, task.key))
+        if task is not None:
+            heapq.heappush(self._heap, (task.due_at, task.kind, order, aggregate_id, task.key))
 
-    def hold(self, keys: set[str]) -> None:
-        """The tasks set aside, which are not due until an operator releases them; a task
-        released and still its aggregate's next is due again. The aggregate's later tasks
-        wait behind it (its next task is the one set aside)."""
-        released = self._held - keys
-        self._held = set(keys)
-        for key in released:
-            waiting = self._waiting.pop(key, None)
-            if waiting is None:
-                continue
-            aggregate_id, order = waiting
-            task = self._next.get(aggregate_id)
-            if task is not None and task.key == key:
-                self._schedule(aggregate_id, task, order)
+    def forget(self, aggregate_id: UUID) -> None:
+        """Nothing is due of an aggregate that cannot even take the fact that its work was
+        set aside (its events cannot be read): it stays apart until a restart reads it."""
+        self._next[aggregate_id] = None
 
     def _top(self) -> HeapEntry | None:
-        """The earliest live entry; stale ones (superseded by a refresh) are dropped, and
-        those set aside since they were scheduled wait for their release."""
+        """The earliest live entry; stale ones (superseded by a refresh) are dropped."""
         while self._heap:
-            due_at, kind, order, account_id, key = self._heap[0]
+            due_at, kind, _order, account_id, key = self._heap[0]
             task = self._next.get(account_id)
             if task is not None and (task.due_at, task.kind, task.key) == (due_at, kind, key):
-                if key not in self._held:
-                    return self._heap[0]
-                self._waiting[key] = (account_id, order)
+                return self._heap[0]
             heapq.heappop(self._heap)
         return None
 
