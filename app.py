@@ -619,7 +619,7 @@ class Ledger:
         if not found_by_address:
             self._load_subject(subject_id)  # an address goes only to a subject the ledger holds
         keys = self.store.keys
-        before = self._current_address(subject_id)
+        before, version = self._address_and_version(subject_id)
         holder, made = keys.claim_subject(email, subject_id, self.now())
         if holder != subject_id:
             raise invalid("email", "this address is another data subject's")
@@ -627,18 +627,20 @@ class Ledger:
             record()
         except BaseException:
             if made or claimed:
-                keys.withdraw_claim(email, subject_id)
+                keys.withdraw_claim(email, subject_id, version)
             raise
         keys.claim_subject(email, subject_id, self.now())
         if before is not None and before.casefold() != email.casefold():
             keys.release_address(before, subject_id, self.now())
 
-    def _current_address(self, subject_id: UUID) -> str | None:
+    def _address_and_version(self, subject_id: UUID) -> tuple[str | None, int]:
+        """The subject's address and version now (None and 0 for one not recorded yet)."""
         try:
             found = self.store.aggregate(subject_id)
         except AggregateNotFoundError:
-            return None
-        return found.email if isinstance(found, Subject) else None
+            return None, 0
+        assert isinstance(found, Subject)
+        return found.email, found.version
 
     def find_subject(self, email: str) -> UUID:
         """The subject an e-mail address names, while its data is held (not after erasure:

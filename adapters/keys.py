@@ -133,14 +133,15 @@ class KeyStore(ABC):
         """GDPR-4: no address names the subject any more (it goes with the erasure)."""
         self._release(None, subject_id, at)
 
-    def withdraw_claim(self, email: str, subject_id: UUID) -> None:
-        """A claim made for a command that was refused goes, unless the subject exists by
-        now (another command recorded it under the claim). Nothing was recorded with it,
+    def withdraw_claim(self, email: str, subject_id: UUID, version: int) -> None:
+        """A claim made for a command that was refused goes, unless the subject has events
+        after `version` (the one it had when the claim was made: another command recorded
+        on it meanwhile, and may have taken the claim up). Nothing was recorded with it,
         so there is nothing to purge."""
-        self._withdraw(lookup(email), subject_id)
+        self._withdraw(lookup(email), subject_id, version)
 
     @abstractmethod
-    def _withdraw(self, digest: bytes, subject_id: UUID) -> None: ...
+    def _withdraw(self, digest: bytes, subject_id: UUID, version: int) -> None: ...
 
     @abstractmethod
     def _claim(self, digest: bytes, subject_id: UUID, at: datetime) -> tuple[UUID, bool]: ...
@@ -232,7 +233,7 @@ class MemoryKeyStore(KeyStore):
                 if holder == subject_id and digest in (None, found):
                     del self._directory[found]
 
-    def _withdraw(self, digest: bytes, subject_id: UUID) -> None:
+    def _withdraw(self, digest: bytes, subject_id: UUID, version: int) -> None:
         """One process holds the in-memory store: no other command can have taken it up."""
         with self._lock:
             if self._directory.get(digest) == subject_id:
@@ -360,12 +361,13 @@ class SQLiteKeyStore(KeyStore):
             if int(c.fetchone()[0]):
                 self._log_purge(c, subject_id, at)
 
-    def _withdraw(self, digest: bytes, subject_id: UUID) -> None:
+    def _withdraw(self, digest: bytes, subject_id: UUID, version: int) -> None:
         with self._db.transaction(commit=True) as c:
             c.execute(
                 f"DELETE FROM {DIRECTORY} WHERE lookup = ? AND subject_id = ? AND NOT EXISTS "
-                f"(SELECT 1 FROM {self._events} WHERE originator_id = ?)",
-                (digest, str(subject_id), subject_id.hex),  # the library keeps ids as hex
+                f"(SELECT 1 FROM {self._events} WHERE originator_id = ? "
+                "AND originator_version > ?)",
+                (digest, str(subject_id), subject_id.hex, version),  # the library keeps hex ids
             )
 
     def purge(self, at: datetime) -> bool:
@@ -564,14 +566,15 @@ class PostgresKeyStore(KeyStore):
             if c.rowcount:
                 self._log_purge(c, subject_id, at)
 
-    def _withdraw(self, digest: bytes, subject_id: UUID) -> None:
+    def _withdraw(self, digest: bytes, subject_id: UUID, version: int) -> None:
         with self._db.transaction(commit=True) as c:
             c.execute(
                 sql.SQL(
                     "DELETE FROM {} WHERE lookup = %(lookup)s AND subject_id = %(subject)s "
-                    "AND NOT EXISTS (SELECT 1 FROM {} WHERE originator_id = %(subject)s)"
+                    "AND NOT EXISTS (SELECT 1 FROM {} WHERE originator_id = %(subject)s "
+                    "AND originator_version > %(version)s)"
                 ).format(self._directory, self._events),
-                {"lookup": digest, "subject": subject_id},
+                {"lookup": digest, "subject": subject_id, "version": version},
             )
 
     def purge(self, at: datetime) -> bool:

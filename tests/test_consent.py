@@ -9,7 +9,13 @@ import pytest
 
 from adapters.clock import SimulatedClock
 from app import Ledger
-from domain.commands import AddPaymentMethod, Cancel, WithdrawConsent
+from domain.commands import (
+    AddPaymentMethod,
+    Cancel,
+    RequestErasure,
+    RequestRectification,
+    WithdrawConsent,
+)
 from domain.errors import DomainError, ErrorCode
 from domain.numbering import DocumentKind, InvoiceSeries
 from domain.subjects import Purpose
@@ -143,3 +149,20 @@ def test_gdpr_1_a_claim_left_by_a_crash_is_taken_up_by_the_next_consent(
         ledger.find_subject("kai@lead.example")  # no subject yet
     assert consent(ledger, ["marketing"], email="kai@lead.example", name="Kai L") == orphan
     assert ledger.find_subject("kai@lead.example") == orphan
+
+
+def test_gdpr_1_a_refused_command_leaves_no_new_address_to_a_subject_it_knows(
+    ledger: Ledger, clock: SimulatedClock
+) -> None:
+    """A consent for a known subject with a new address, refused (an unknown account), and
+    a rectification of an erased subject, refused: neither address names anyone after."""
+    at(ledger, clock, "2025-01-01T00:00:00Z")
+    sam = consent(ledger, ["marketing"], email="sam@lead.example", name="Sam L")
+    with pytest.raises(DomainError):
+        consent(ledger, ["marketing"], email="sam.new@lead.example", account=uuid4(), subject=sam)
+    assert ledger.store.keys.find_subject("sam.new@lead.example") is None
+    assert ledger.find_subject("sam@lead.example") == sam
+    ledger.subject_request(sam, RequestErasure())
+    with pytest.raises(DomainError):
+        ledger.subject_request(sam, RequestRectification(email="sam.later@lead.example"))
+    assert ledger.store.keys.find_subject("sam.later@lead.example") is None
