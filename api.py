@@ -319,6 +319,12 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
         code = ErrorCode.INVALID_INPUT.value
         return problem(422, code, detail, code=code, errors=errors)
 
+    @api.exception_handler(Exception)
+    async def defect(request: Request, error: Exception) -> JSONResponse:
+        """A defect, not a refusal (the ledger's own data it cannot read, say): a problem
+        document that says nothing of the data; the server's log has the traceback."""
+        return problem(500, "INTERNAL_ERROR", "a defect of the ledger: its log has the details")
+
     @api.exception_handler(HTTPException)
     async def http_problem(request: Request, error: HTTPException) -> JSONResponse:
         if error.status_code == 400:  # a body that is not even text (FastAPI's own check)

@@ -224,6 +224,11 @@ def test_an_account_whose_events_cannot_be_read_is_set_apart_and_the_others_rene
         str(bad),
         "ValidationError",
     )
+    reads = TestClient(create_app(ledger, TOKENS), raise_server_exceptions=False)
+    trial_balance = reads.get("/ledger", headers=ADMIN)  # folds every event, this one too
+    assert trial_balance.status_code == 500
+    assert trial_balance.headers["content-type"] == "application/problem+json"
+    assert "many" not in trial_balance.text
     log = ledger.store.recorder
     before = log.max_notification_id()  # (an event count decodes every event, this one too)
     assert ledger.run_due(clock.now()) == 0  # its renewal, raising, is not tried again
