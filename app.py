@@ -997,10 +997,7 @@ class Ledger:
                     charges.append((account, due[0]))
             if not charges:
                 break
-            outcomes = [
-                Outcome(account.id, invoice.number, *self._charge(account, invoice))
-                for account, invoice in charges
-            ]
+            outcomes = self._charge(charges)
             changed, refused = self._record_outcomes(outcomes, at, actor, due_work)
             failed += refused
             saved = {a.id: a for a in changed if isinstance(a, Account)}
@@ -1030,25 +1027,29 @@ class Ledger:
                 break
         return [], failed
 
-    def _charge(self, account: Account, invoice: Invoice) -> tuple[int, ChargeResult]:
-        """One attempt at the gateway: the attempt's number and what the gateway said. An
-        attempt asked before (its record failed, or a crash cut it off) takes the answer
-        kept then (adapters.charges), so the gateway is asked once per attempt."""
-        assert account.payment_method is not None
-        attempt = invoice.declines + 1
-        key = f"charge:{invoice.number}:{attempt}"
-        kept = self.charges.answer(key)
-        if kept is not None:
-            return attempt, kept
-        result = self.gateway.charge(
-            account_id=account.id,
-            token=account.payment_method.token,
-            amount=invoice.total,
-            currency=invoice.currency,
-            key=key,
-        )
-        self.charges.keep(key, result, self.now())
-        return attempt, result
+    def _charge(self, charges: list[tuple[Account, Invoice]]) -> list[Outcome]:
+        """One attempt at the gateway per invoice, under the attempt's key, and what it
+        said. An attempt asked before (its record failed, or a crash cut it off) takes the
+        answer kept then (adapters.charges): the gateway is asked once per attempt, and
+        its answers are kept before any is recorded."""
+        keys = [f"charge:{i.number}:{i.declines + 1}" for _, i in charges]
+        kept = self.charges.answers(keys)
+        answered: dict[str, ChargeResult] = {}
+        outcomes = []
+        for key, (account, invoice) in zip(keys, charges, strict=True):
+            assert account.payment_method is not None
+            result = kept.get(key) or self.gateway.charge(
+                account_id=account.id,
+                token=account.payment_method.token,
+                amount=invoice.total,
+                currency=invoice.currency,
+                key=key,
+            )
+            if key not in kept:
+                answered[key] = result
+            outcomes.append(Outcome(account.id, invoice.number, invoice.declines + 1, result))
+        self.charges.keep(answered, self.now())
+        return outcomes
 
     # ------------------------------------------------------------ due work
 

@@ -28,26 +28,35 @@ class ChargeLog:
                 "approved INTEGER NOT NULL, reference TEXT NOT NULL, answered_at TEXT NOT NULL)"
             )
 
-    def answer(self, key: str) -> ChargeResult | None:
-        """What the gateway answered to this attempt, if it was asked."""
-        with self._tables.transaction() as c:
-            c.execute(
-                self._tables.sql(f"SELECT approved, reference FROM {self._table} WHERE key = %s"),
-                (key,),
-            )
-            row = c.fetchone()
-        if row is None:
-            return None
-        approved, reference = values(row)
-        return ChargeResult(approved=bool(approved), reference=str(reference))
-
-    def keep(self, key: str, result: ChargeResult, at: datetime) -> None:
-        """The gateway's answer; the first one kept stands (the gateway gives one per key)."""
+    def answers(self, keys: list[str]) -> dict[str, ChargeResult]:
+        """What the gateway answered to those of these attempts it was asked, one query."""
+        if not keys:
+            return {}
+        marks = ", ".join(["%s"] * len(keys))
         with self._tables.transaction() as c:
             c.execute(
                 self._tables.sql(
-                    f"INSERT INTO {self._table} (key, approved, reference, answered_at) "
-                    "VALUES (%s, %s, %s, %s) ON CONFLICT (key) DO NOTHING"
+                    f"SELECT key, approved, reference FROM {self._table} WHERE key IN ({marks})"
                 ),
-                (key, int(result.approved), result.reference, stamp(at)),
+                tuple(keys),
             )
+            rows = [values(row) for row in c.fetchall()]
+        return {
+            str(key): ChargeResult(approved=bool(approved), reference=str(reference))
+            for key, approved, reference in rows
+        }
+
+    def keep(self, answered: dict[str, ChargeResult], at: datetime) -> None:
+        """The gateway's answers, in one transaction; the first one kept of a key stands
+        (the gateway gives one per key)."""
+        if not answered:
+            return
+        with self._tables.transaction() as c:
+            for key, result in answered.items():
+                c.execute(
+                    self._tables.sql(
+                        f"INSERT INTO {self._table} (key, approved, reference, answered_at) "
+                        "VALUES (%s, %s, %s, %s) ON CONFLICT (key) DO NOTHING"
+                    ),
+                    (key, int(result.approved), result.reference, stamp(at)),
+                )
