@@ -529,15 +529,15 @@ class Ledger:
         subject's id. By `subject_id` of a subject the ledger holds; without it, by the
         subject its e-mail address names, or a new one (whose id the ledger makes). Not
         account activity (IDLE-1)."""
-        keys = self.store.keys
         newcomer = subject_id is None
-        claimed = False
+        claim: tuple[UUID, bool] | None = None
         if subject_id is None:
-            if command.email is None or keys.find_subject(command.email) is None:
+            if command.email is None:
                 Subject.check_newcomer(command.name, command.email)
             assert command.email is not None
             # the subject the address names, or a new one (of two racing, one wins)
-            subject_id, claimed = keys.claim_subject(command.email, uuid4(), self.now())
+            claim = self.store.keys.claim_subject(command.email, uuid4(), self.now())
+            subject_id = claim[0]
         subject = subject_id
 
         def work(unit: Unit) -> None:
@@ -581,8 +581,7 @@ class Ledger:
                 command=command,
                 target=subject,
             ),
-            found_by_address=newcomer,
-            claimed=claimed,
+            claim=claim,
         )
         return subject
 
@@ -602,45 +601,46 @@ class Ledger:
         email: str | None,
         record: Callable[[], Any],
         *,
-        found_by_address: bool = False,
-        claimed: bool = False,
+        claim: tuple[UUID, bool] | None = None,
     ) -> None:
         """Records a command that gives a subject an address, which from then on names the
-        subject (the look-up of `find_subject`). The address is claimed first (`claimed`:
-        it was, by this call; `found_by_address`: the subject's id came from the look-up
-        and may be new), so two racing to create one subject make one. A refused
-        command withdraws a claim it made (unless the subject came to exist meanwhile:
-        another command took up the claim), and claims again once recorded, should such a
-        withdrawal have come in between. The address the subject had before no longer
-        names it."""
+        subject (the look-up of `find_subject`). The address is claimed first (`claim`:
+        it was already, by the caller, for an id the look-up gave, which may be new), so
+        two racing to create one subject make one. A refused command withdraws a claim it
+        made (unless the subject has recorded more meanwhile: another command may have
+        taken the claim up), and claims again once recorded, should such a withdrawal
+        have come in between. The address the subject had before no longer names it."""
         if email is None:
             record()
             return
-        if not found_by_address:
-            self._load_subject(subject_id)  # an address goes only to a subject the ledger holds
         keys = self.store.keys
-        before, version = self._address_and_version(subject_id)
-        holder, made = keys.claim_subject(email, subject_id, self.now())
+        before, version = self._address_and_version(subject_id, required=claim is None)
+        holder, made = claim or keys.claim_subject(email, subject_id, self.now())
         if holder != subject_id:
             raise invalid("email", "this address is another data subject's")
         try:
             record()
         except BaseException:
-            if made or claimed:
+            if made:
                 keys.withdraw_claim(email, subject_id, version)
             raise
         keys.claim_subject(email, subject_id, self.now())
         if before is not None and before.casefold() != email.casefold():
             keys.release_address(before, subject_id, self.now())
 
-    def _address_and_version(self, subject_id: UUID) -> tuple[str | None, int]:
-        """The subject's address and version now (None and 0 for one not recorded yet)."""
+    def _address_and_version(self, subject_id: UUID, *, required: bool) -> tuple[str | None, int]:
+        """The subject's address and version now; None and 0 for one not recorded yet,
+        UNKNOWN_SUBJECT when it must be (an address goes only to a subject the ledger
+        holds, or to the new one a look-up gave)."""
+        if required:
+            found = self._load_subject(subject_id)
+            return found.email, found.version
         try:
-            found = self.store.aggregate(subject_id)
+            held = self.store.aggregate(subject_id)
         except AggregateNotFoundError:
             return None, 0
-        assert isinstance(found, Subject)
-        return found.email, found.version
+        assert isinstance(held, Subject)
+        return held.email, held.version
 
     def find_subject(self, email: str) -> UUID:
         """The subject an e-mail address names, while its data is held (not after erasure:
