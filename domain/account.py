@@ -37,7 +37,7 @@ from domain.personal import Personal, Scope, statutory_end
 from domain.policy import MAX_TRIAL_DAYS, Terms
 from domain.prepaid import CreditWindow, Pool, RateChange
 from domain.pricing import PriceChange
-from domain.schedule import SetAside, Task, TaskKind, held_work
+from domain.schedule import SetAside, Task, TaskKind, held_work, released
 from domain.values import SEATS_MAX
 from domain.vat import check_vat_id, decide_vat, region_for
 
@@ -1513,9 +1513,7 @@ class Account(Aggregate):
 
     def release_work(self, key: str, at: datetime) -> Task:
         """An operator releases the work set aside under `key`; the task, due again."""
-        if self.held is None or self.held.key != key:
-            raise invalid("key", "no due work of this account is set aside under this key")
-        task = self.held.task
+        task = released(self, key)
         self.trigger(self.WorkReleased, at, key=key)
         return task
 

@@ -9,6 +9,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.errors import invalid
+
 
 class TaskKind(IntEnum):
     """TIME-3: work due at the same instant runs in this order."""
@@ -71,3 +73,10 @@ def held_work(holder: Holds, task: Task, error: str, where: str, at: datetime) -
         at=at,
         attempts=attempts,
     )
+
+
+def released(holder: Holds, key: str) -> Task:
+    """The task an operator releases: the one set aside under `key`."""
+    if holder.held is None or holder.held.key != key:
+        raise invalid("key", "no due work is set aside under this key")
+    return holder.held.task

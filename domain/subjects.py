@@ -14,7 +14,7 @@ from domain.dates import DAY, add_months
 from domain.errors import invalid
 from domain.model import Aggregate, Event
 from domain.personal import Personal, Scope
-from domain.schedule import SetAside, Task, TaskKind, held_work
+from domain.schedule import SetAside, Task, TaskKind, held_work, released
 
 CONSENT_YEARS = 5  # GDPR-2: use + 5 years, or 5 years from consent for a non-customer
 REQUEST_DEADLINE_MONTHS = 1  # GDPR-3: one month, GDPR Art. 12(3)
@@ -322,9 +322,7 @@ class Subject(Aggregate):
         self.trigger(self.WorkSetAside, at, set_aside=held_work(self, task, error, where, at))
 
     def release_work(self, key: str, at: datetime) -> Task:
-        if self.held is None or self.held.key != key:
-            raise invalid("key", "no due work of this subject is set aside under this key")
-        task = self.held.task
+        task = released(self, key)
         self.trigger(self.WorkReleased, at, key=key)
         return task
 
