@@ -14,10 +14,12 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.catalog import Cycle
 from domain.dates import DAY, add_months, days_between, start_of_day, within_days
+from domain.documents import IssuedDocument
 from domain.errors import DomainError, ErrorCode, invalid
 from domain.invoicing import (
     Address,
     BillingDetails,
+    Charge,
     Invoice,
     InvoiceStatus,
     Language,
@@ -27,7 +29,9 @@ from domain.invoicing import (
     PaymentStatus,
     Person,
     Refund,
+    Unit,
     build_invoice,
+    upcast_lines,
 )
 from domain.lifetime import LIFETIME_SEATS, Code, SeatLevel, extra_seat_days
 from domain.model import Aggregate, Event, copied, stable_id
@@ -151,6 +155,7 @@ class Account(Aggregate):
     billing_details: BillingDetails | None = None
     vat_id: str | None = None
     invoices: list[Invoice] = []
+    documents: dict[str, IssuedDocument] = {}  # by invoice or credit-note number
     payments: list[Payment] = []
     refunds: list[Refund] = []
     notifications: list[Notification] = []
@@ -312,9 +317,16 @@ class Account(Aggregate):
             account.cancellation_effective_at = self.takes_effect_at
 
     class InvoiceCorrected(ByPeople):
+        class_version = 2  # v2: lines carry quantity, unit price and period
+
         credit_note: Invoice
         reissued: Invoice
         details: Annotated[BillingDetails | None, Personal(Scope.BILLING)]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            upcast_lines(state["credit_note"])
+            upcast_lines(state["reissued"])
 
         def change(self, account: Account) -> None:
             account.revise_invoice(
@@ -346,7 +358,7 @@ class Account(Aggregate):
             account.charged_rate = self.rate
 
     class InvoiceIssued(AccountEvent):
-        class_version = 2  # v2: the events of the same command that led to the invoice
+        class_version = 3  # v2: the events that led to it; v3: lines with quantity and price
 
         invoice: Invoice
         caused_by: list[int]  # versions of this account's events, in order
@@ -356,8 +368,20 @@ class Account(Aggregate):
             """Invoices issued before causes were recorded name none."""
             state["caused_by"] = []
 
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            upcast_lines(state["invoice"])
+
         def change(self, account: Account) -> None:
             account.invoices.append(self.invoice)
+
+    class DocumentIssued(AccountEvent):
+        """An invoice or credit note left the ledger as a document (UBL, CII, PDF)."""
+
+        document: IssuedDocument
+
+        def change(self, account: Account) -> None:
+            account.documents[self.document.number] = self.document
 
     class PaymentSucceeded(AccountEvent):
         payment: Payment
@@ -799,13 +823,22 @@ class Account(Aggregate):
         old_rate = self.charged_rate
         remaining = days_between(at.date(), period.end.date())
         in_period = days_between(period.start.date(), period.end.date())
-        amount = Fraction(new_rate - old_rate) * remaining / in_period
         self.trigger(self.RateRaised, at, rate=new_rate)
         text = (
             f"Upgrade to {self.plan}, {self.seats} seats: yearly rate {self.money(new_rate)} "
             f"from {self.money(old_rate)}, {remaining}/{in_period} days remaining"
         )
-        self.issue_invoice([(text, amount, "BILL-4")], at, terms, numbering)
+        # (new rate - old rate) per period of in_period days, for the days remaining
+        charge = Charge(
+            text,
+            remaining,
+            Unit.DAY,
+            new_rate - old_rate,
+            "BILL-4",
+            base_quantity=in_period,
+            period=(at.date(), period.end.date()),
+        )
+        self.issue_invoice([charge], at, terms, numbering)
 
     def add_payment_method(
         self, kind: PaymentMethodKind, token: str, at: datetime, terms: Terms, numbering: Numbering
@@ -829,12 +862,21 @@ class Account(Aggregate):
         email: str | None,
         company: str,
         address: Address | None,
+        company_ids: dict[str, str],
+        electronic_address: str | None,
         at: datetime,
         terms: Terms,
         numbering: Numbering,
     ) -> None:
         self.check_takes_commands()
-        details = BillingDetails(name=name, email=email, company=company, address=address)
+        details = BillingDetails(
+            name=name,
+            email=email,
+            company=company,
+            address=address,
+            company_ids=company_ids,
+            electronic_address=electronic_address,
+        )
         self.trigger(self.BillingDetailsSet, at, details=details)
         self.release_lifetime_charges(at, terms, numbering)
 
@@ -1021,21 +1063,26 @@ class Account(Aggregate):
         )
         self.trigger(self.PeriodStarted, at, period=period, rate=seats * unit)
         span = f"{start.date()} to {end.date()}"
-        lines: list[tuple[str, Fraction | Decimal, str]] = [
-            (
+        days = (start.date(), end.date())
+        lines = [
+            Charge(
                 f"{self.plan} ({self.cycle.value}), {seats} seats x {self.money(unit)}, {span}",
-                seats * unit,
+                seats,
+                Unit.ONE,
+                unit,
                 "BILL-2",
+                period=days,
             )
         ]
         lines += [
-            (f"Shared login surcharge, {span}", unit, "LOGIN-1") for _login in self.shared_logins
+            Charge(f"Shared login surcharge, {span}", 1, Unit.ONE, unit, "LOGIN-1", period=days)
+            for _login in self.shared_logins
         ]
         self.issue_invoice(lines, at, terms, numbering, period=period)
 
     def issue_invoice(
         self,
-        lines: list[tuple[str, Fraction | Decimal, str]],
+        lines: list[Charge],
         at: datetime,
         terms: Terms,
         numbering: Numbering,
@@ -1052,7 +1099,7 @@ class Account(Aggregate):
             issue_day=at.date(),
             table=terms.vat_table,
         )
-        exact_total = sum((Fraction(amount) for _, amount, _ in lines), start=Fraction(0))
+        exact_total = sum((charge.amount for charge in lines), start=Fraction(0))
         if exact_total <= 0:
             return None
         invoice = build_invoice(
@@ -1072,6 +1119,21 @@ class Account(Aggregate):
         caused_by = [e.originator_version for e in self._pending]
         self.trigger(self.InvoiceIssued, at, invoice=invoice, caused_by=caused_by)
         return invoice
+
+    def record_document(self, document: IssuedDocument, at: datetime) -> None:
+        """An issued invoice or credit note, rendered: recorded once per number."""
+        assert any(i.number == document.number for i in self.invoices), "a document of ours"
+        assert document.number not in self.documents, "a document is issued once"
+        self.trigger(self.DocumentIssued, at, document=document)
+
+    def undocumented(self) -> list[Invoice]:
+        """The invoices and credit notes this command issues, as issued, that have no
+        document yet: the application renders them once the command is saved. One made out
+        to no one
+        (its billing details and owner erased, GDPR-4) has no buyer to name (EN 16931
+        BT-44) and gets none."""
+        issued = [i for event in self._pending for i in issued_by(event)]
+        return [i for i in issued if i.number not in self.documents and i.billed_to is not None]
 
     def record_payment(
         self,
@@ -1150,7 +1212,7 @@ class Account(Aggregate):
         )
         activates_at = self.period.end if running and self.period else at
         invoice = self.issue_invoice(
-            [(f"Prepaid credit pool of {amount}", amount.amount, "CREDIT-1")],
+            [Charge(f"Prepaid credit pool of {amount}", 1, Unit.ONE, amount.amount, "CREDIT-1")],
             at,
             terms,
             numbering,
@@ -1349,13 +1411,22 @@ class Account(Aggregate):
     def issue_lifetime_invoice(
         self, period: LifetimePeriod, at: datetime, terms: Terms, numbering: Numbering
     ) -> None:
-        amount = Fraction(period.unit_price) * period.extra_seat_days / period.days
         text = (
             f"Extra seats beyond the lifetime deal: {period.extra_seat_days} seat-days x "
             f"{self.money(period.unit_price)} / {period.days} days, "
             f"{period.start.date()} to {period.end.date()}"
         )
-        self.issue_invoice([(text, amount, "LTD-5")], at, terms, numbering)
+        # the monthly seat price per period of `days` days, for each extra seat-day
+        charge = Charge(
+            text,
+            period.extra_seat_days,
+            Unit.DAY,
+            period.unit_price,
+            "LTD-5",
+            base_quantity=period.days,
+            period=(period.start.date(), period.end.date()),
+        )
+        self.issue_invoice([charge], at, terms, numbering)
 
     def release_lifetime_charges(self, at: datetime, terms: Terms, numbering: Numbering) -> None:
         """LTD-7: once billing details and a payment method are both given, the withheld
@@ -1684,3 +1755,13 @@ class Account(Aggregate):
             annual = add_months(charge.period_start, 12) == charge.period_end
             fee = round_half_up(Fraction(charge.net) / (12 if annual else 1), self.currency)
         return self.money(max(fee, LIABILITY_FLOOR))
+
+
+def issued_by(event: Event) -> list[Invoice]:
+    """The invoices and credit notes an event issued, as it recorded them: what their
+    documents say, before any payment or credit note revised their status."""
+    if isinstance(event, Account.InvoiceIssued):
+        return [event.invoice]
+    if isinstance(event, Account.InvoiceCorrected):
+        return [event.credit_note, event.reissued]
+    return []

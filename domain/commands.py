@@ -38,6 +38,7 @@ from domain.residency import Region
 from domain.subjects import Purpose, Subject
 from domain.values import (
     City,
+    CompanyId,
     CompanyName,
     CountryCode,
     CreditAmount,
@@ -46,6 +47,7 @@ from domain.values import (
     Email,
     LifetimeCode,
     Login,
+    ParticipantId,
     PaymentToken,
     PersonName,
     PlanName,
@@ -227,6 +229,8 @@ class SetBillingDetails(AccountCommand):
     company: CompanyName
     email: Email | None = None
     address: PostalAddress | None = None
+    company_id: CompanyId | None = None  # EN 16931 BT-47, as registered locally
+    electronic_address: ParticipantId | None = None  # where e-invoices go (Peppol)
 
     def carry_out(self, account: Account, context: Context) -> None:
         account.set_billing_details(
@@ -234,6 +238,8 @@ class SetBillingDetails(AccountCommand):
             email=self.email,
             company=self.company,
             address=_address(self.address),
+            company_ids={"registration": self.company_id} if self.company_id else {},
+            electronic_address=self.electronic_address,
             at=context.at,
             terms=context.terms,
             numbering=context.numbering,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
@@ -33,7 +34,8 @@ class Address(BaseModel):
 
 
 class BillingDetails(BaseModel):
-    """Who an invoice is made out to (INV-2, INV-3)."""
+    """Who an invoice is made out to (INV-2, INV-3). Its fields added later have defaults:
+    it is stored sealed (GDPR-4), and an upcaster cannot open the seal to add them."""
 
     model_config = ConfigDict(frozen=True)
     name: str
@@ -41,6 +43,8 @@ class BillingDetails(BaseModel):
     company: str
     address: Address | None = None
     company_ids: dict[str, str] = {}
+    # A Peppol participant ID the buyer gave ("0245:2020000002"): where e-invoices go.
+    electronic_address: str | None = None
 
 
 class InvoiceStatus(StrEnum):
@@ -49,11 +53,49 @@ class InvoiceStatus(StrEnum):
     CREDITED = "credited"
 
 
+class Unit(StrEnum):
+    """What a line's quantity counts, as UN/ECE Recommendation 20 codes (EN 16931 BT-130)."""
+
+    ONE = "C62"  # seats, surcharges, a pool: things counted one by one
+    DAY = "DAY"  # days of a period, or seat-days
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """A line as a rule states it: quantity x unit price / base quantity, over a period.
+    The amount is exact here; the invoice rounds it once (MON-2)."""
+
+    description: str
+    quantity: Decimal | int
+    unit: Unit
+    unit_price: Decimal
+    rule: str
+    base_quantity: Decimal | int = 1
+    period: tuple[date, date] | None = None
+
+    def __post_init__(self) -> None:
+        assert self.quantity > 0 and self.base_quantity > 0, "a line counts something"
+        assert self.unit_price >= 0, "a price is never negative (EN 16931 BR-27)"
+
+    @property
+    def amount(self) -> Fraction:
+        return Fraction(self.quantity) * Fraction(self.unit_price) / Fraction(self.base_quantity)
+
+
 class InvoiceLine(BaseModel):
+    """A line as issued: its amount is quantity x unit price / base quantity, rounded once
+    (so a document's line satisfies Peppol R120), for the supply period it names."""
+
     model_config = ConfigDict(frozen=True)
     description: str
     amount: Decimal
     rule: str  # the TERMS.md rule that produced the line
+    quantity: Decimal
+    unit: Unit
+    unit_price: Decimal
+    base_quantity: Decimal
+    period_start: date | None
+    period_end: date | None
 
 
 class Invoice(BaseModel):
@@ -75,7 +117,7 @@ class Invoice(BaseModel):
     vat_treatment: VatTreatment
     vat_country: str
     vat_rate: Decimal
-    vat_id: str | None = None
+    vat_id: str | None = None  # the buyer's, as on the profile at issue (none outside the EU)
     billed_to: Annotated[BillingDetails | None, Personal(Scope.BILLING)]
     plan: str | None = None
     period_start: datetime | None = None
@@ -91,13 +133,28 @@ class Invoice(BaseModel):
         return Money(amount, self.currency)
 
 
+def upcast_lines(invoice: dict[str, object]) -> None:
+    """Lines issued before quantities were recorded said only their amount: as a document,
+    each is one unit at that amount, over the invoice's period."""
+    lines = invoice["lines"]
+    assert isinstance(lines, list)
+    for line in lines:
+        line.setdefault("quantity", "1")
+        line.setdefault("unit", Unit.ONE.value)
+        line.setdefault("unit_price", line["amount"])
+        line.setdefault("base_quantity", "1")
+        for end in ("start", "end"):
+            instant = invoice.get(f"period_{end}")
+            line.setdefault(f"period_{end}", str(instant)[:10] if instant else None)
+
+
 def build_invoice(
     *,
     number: str,
     kind: DocumentKind,
     issued_at: datetime,
     currency: str,
-    lines: list[tuple[str, Fraction | Decimal, str]],
+    lines: list[Charge],
     vat: VatDecision,
     vat_id: str | None,
     billed_to: BillingDetails | None,
@@ -106,8 +163,18 @@ def build_invoice(
     """MON-2: each line is rounded once to the minor unit (half up); the net total is the sum
     of rounded lines; VAT is computed on the net total and rounded once."""
     rounded = [
-        InvoiceLine(description=text, amount=round_half_up(amount, currency), rule=rule)
-        for text, amount, rule in lines
+        InvoiceLine(
+            description=charge.description,
+            amount=round_half_up(charge.amount, currency),
+            rule=charge.rule,
+            quantity=Decimal(charge.quantity),
+            unit=charge.unit,
+            unit_price=charge.unit_price,
+            base_quantity=Decimal(charge.base_quantity),
+            period_start=charge.period[0] if charge.period else None,
+            period_end=charge.period[1] if charge.period else None,
+        )
+        for charge in lines
     ]
     net = sum((line.amount for line in rounded), start=round_half_up(Decimal(0), currency))
     vat_amount = round_half_up(net * vat.rate_percent / 100, currency)
@@ -123,7 +190,7 @@ def build_invoice(
         vat_treatment=vat.treatment,
         vat_country=vat.country,
         vat_rate=vat.rate_percent,
-        vat_id=vat_id if vat.treatment is VatTreatment.REVERSE_CHARGE else None,
+        vat_id=vat_id if vat.treatment is not VatTreatment.OUTSIDE_EU else None,
         billed_to=billed_to,
         **extra,
     )

@@ -81,6 +81,16 @@ Login = _text_type(EMAIL_MAX_CHARS, "frontdesk")
 SubprocessorName = _text_type(TEXT_MAX_CHARS, "Linode LLC (EU)")
 VatIdText = _text_type(SHORT_TEXT_MAX_CHARS, "SK2020317068")
 Source = _text_type(TEXT_MAX_CHARS, "signup form")
+CompanyId = _text_type(SHORT_TEXT_MAX_CHARS, "50000001")  # a legal registration (IČO)
+# A Peppol participant ID: an EAS scheme (four digits) and the ID in it.
+ParticipantId = Annotated[
+    str,
+    Field(
+        strict=True,
+        pattern=r"^[0-9]{4}:[A-Za-z0-9.\-_:]{1,100}$",
+        examples=["0245:2020000002"],
+    ),
+]
 
 
 def _email(value: str) -> str:

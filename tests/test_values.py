@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from domain.catalog import Catalog, Cycle
 from domain.dates import add_months, days_between, within_days
 from domain.errors import DomainError, ErrorCode
-from domain.invoicing import BillingDetails, build_invoice
+from domain.invoicing import BillingDetails, Charge, Unit, build_invoice
 from domain.money import Money, round_half_up
 from domain.numbering import DocumentKind
 from domain.registry import slug_candidates, slugify
@@ -85,9 +85,8 @@ def test_mon_2_net_is_the_sum_of_rounded_lines_and_vat_is_rounded_once_on_the_ne
         issued_at=datetime(2025, 3, 1, tzinfo=UTC),
         currency="EUR",
         lines=[
-            ("a", Fraction(1, 3), "BILL-2"),
-            ("b", Fraction(1, 3), "BILL-2"),
-            ("c", Fraction(1, 3), "BILL-2"),
+            Charge(name, 1, Unit.DAY, Decimal(1), "BILL-2", base_quantity=3)
+            for name in ("a", "b", "c")
         ],
         vat=vat,
         vat_id=None,
