@@ -12,13 +12,13 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, MutableMapping
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 from fastapi import Body, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field
@@ -51,6 +51,7 @@ from domain.commands import (
     Suspend,
     WithdrawConsent,
 )
+from domain.documents import Rendering
 from domain.errors import DomainError, ErrorCode, FieldError, field_errors
 from domain.values import CATALOG_PLANS, Day, Email, Instant
 from settings import ApiToken, Permission
@@ -60,6 +61,40 @@ PAGE_LIMIT_MAX = 500
 BODY_MAX_BYTES = 64 * 1024  # the largest command is a few kilobytes
 PROBLEM = "application/problem+json"
 T = TypeVar("T")
+DocumentNumber = Annotated[str, Path(pattern=r"^(CN-)?[0-9]{4}-[0-9]{6}$")]
+
+
+class DocumentFormat(StrEnum):
+    """What GET /invoices/{number} answers with."""
+
+    JSON = "json"
+    UBL = "ubl"
+    CII = "cii"
+    PDF = "pdf"
+
+    @property
+    def media_type(self) -> str:
+        return {"json": "application/json", "pdf": "application/pdf"}.get(
+            self.value, "application/xml"
+        )
+
+    @property
+    def extension(self) -> str:
+        return {"pdf": "pdf", "json": "json"}.get(self.value, "xml")
+
+    @classmethod
+    def from_accept(cls, accept: str | None) -> "DocumentFormat":
+        """The first of the Accept header's types that names a rendering (XML is UBL, the
+        e-invoice); JSON otherwise."""
+        for part in (accept or "").split(","):
+            media = part.split(";")[0].strip().lower()
+            if media == "application/pdf":
+                return cls.PDF
+            if media in ("application/xml", "text/xml"):
+                return cls.UBL
+            if media in ("application/json", "*/*"):
+                return cls.JSON
+        return cls.JSON
 
 
 STATUS = {
@@ -76,6 +111,7 @@ STATUS = {
     ErrorCode.CODE_STACKING: 409,
     ErrorCode.UNKNOWN_SUBJECT: 404,
     ErrorCode.UNKNOWN_DOCUMENT: 404,
+    ErrorCode.DOCUMENT_ERASED: 410,
     ErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
     ErrorCode.WORK_SET_ASIDE: 409,
 }
@@ -433,6 +469,45 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
         ) -> Page:
             return page(read(account_id, **when), limit, cursor)
 
+    @api.get(
+        "/invoices/{number}",
+        tags=["account reads"],
+        responses={
+            200: {
+                "content": {
+                    "application/json": {},
+                    "application/pdf": {},
+                    "application/xml": {},
+                },
+                "description": "The invoice as JSON, or its document: PDF/A-3 (Factur-X), "
+                "UBL (Peppol BIS Billing 3.0) or CII",
+            }
+        },
+    )
+    def invoice(
+        number: DocumentNumber,
+        actor: Reader,
+        format: Annotated[
+            DocumentFormat | None,
+            Query(description="json, ubl, cii or pdf; else the Accept header decides"),
+        ] = None,
+        accept: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        """One invoice or credit note. As a document, it is rendered from the log, the
+        same bytes as when it was issued (`seatledger audit documents NUMBER --check`)."""
+        chosen = format or DocumentFormat.from_accept(accept)
+        if chosen is DocumentFormat.JSON:
+            return JSONResponse(ledger.invoice(number))
+        data = ledger.document(number, Rendering(chosen.value))
+        return Response(
+            data,
+            media_type=chosen.media_type,
+            headers={
+                "Content-Disposition": f'inline; filename="{number}.{chosen.extension}"',
+                "ETag": f'"{hashlib.sha256(data).hexdigest()}"',
+            },
+        )
+
     account_list("/accounts/{account_id}/invoices", ledger.invoices)
     account_list("/accounts/{account_id}/payments", ledger.payments)
     account_list("/accounts/{account_id}/refunds", ledger.refunds)
@@ -591,10 +666,14 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
         return json.loads(ledger.replay(until).document())
 
     @api.get("/audit/documents/{number}", tags=["audit"])
-    def audit_explain(
-        number: Annotated[str, Path(pattern=r"^(CN-)?[0-9]{4}-[0-9]{6}$")], actor: Auditor
-    ) -> dict[str, Any]:
+    def audit_explain(number: DocumentNumber, actor: Auditor) -> dict[str, Any]:
         """The trail of rules and events behind an invoice or credit note."""
         return ledger.explain(number)
+
+    @api.get("/audit/documents/{number}/check", tags=["audit"])
+    def audit_check_document(number: DocumentNumber, actor: Auditor) -> dict[str, Any]:
+        """Renders an issued document again and compares each rendering's SHA-256 with the
+        one recorded at its issue."""
+        return ledger.check_document(number)
 
     return api

@@ -11,12 +11,13 @@ import contextlib
 import functools
 import gc
 import json
+import logging
 import random
 import smtplib
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -26,13 +27,29 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError, PersistenceError
 from eventsourcing.utils import get_topic
 
+from adapters import documents
 from adapters.charges import ChargeLog
 from adapters.clock import Clock, SystemClock
 from adapters.failures import Failure
 from adapters.gateway import ChargeResult, PaymentGateway, SandboxGateway
-from adapters.mail import Claimed, Delivery, Mailer, Outbox, describe, message, permanent, render
+from adapters.mail import (
+    CORRECTION_KIND,
+    Claimed,
+    Delivery,
+    Letter,
+    Mail,
+    Mailer,
+    Outbox,
+    correction_id,
+    correction_letter,
+    describe,
+    message,
+    permanent,
+    render,
+)
+from adapters.positions import Positions
 from adapters.store import EventStoreApp
-from domain.account import Account, AccountStatus
+from domain.account import Account, AccountStatus, issued_by
 from domain.catalog import Catalog
 from domain.commands import (
     AccountCommand,
@@ -52,9 +69,10 @@ from domain.commands import (
     WithdrawConsent,
 )
 from domain.dates import check_utc, iso
+from domain.documents import IssuedDocument, Rendering
 from domain.errors import DomainError, ErrorCode, invalid
 from domain.integrity import LogSeal
-from domain.invoicing import Invoice
+from domain.invoicing import Invoice, NotificationKind
 from domain.lifetime import Code
 from domain.model import Aggregate, Event
 from domain.money import Money
@@ -71,6 +89,7 @@ from projections.audit import Replay, Verification, explain, moved_heads, replay
 from projections.due import DueIndex
 from projections.finance import FinanceProjection, facts, view_for
 from projections.history import HistoryIndex
+from projections.invoices import Issued, find_issued, issued_between
 from projections.reports import (
     REPORTS,
     Facts,
@@ -89,7 +108,11 @@ MAX_SLUG_SUFFIX = 1000  # ACC-1: acme, acme-2, ... acme-1001
 DUE_BATCH_MAX = 100_000  # tasks one run_due call carries out at most
 DUE_RUN_BATCH = 500  # tasks of one kind and instant carried out in one transaction
 NOTIFICATION_PAGE = 500  # log entries the mail outbox reads at a time
+log = logging.getLogger(__name__)
 NOTIFIED_TOPIC = get_topic(Account.OwnerNotified)
+CORRECTED_TOPIC = get_topic(Account.InvoiceCorrected)
+ISSUED_TOPIC = get_topic(Account.InvoiceIssued)
+DOCUMENTS_FOLLOWER = "documents"
 
 T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
@@ -229,6 +252,8 @@ class Ledger:
         self._due_lock = threading.Lock()
         datastore = getattr(self.store.recorder, "datastore", None)  # None: in memory
         self.outbox = Outbox(datastore)
+        self.positions = Positions(datastore)
+        self._documents_lock = threading.Lock()
         self.charges = ChargeLog(datastore)
         self.finance = FinanceProjection(view_for(self.settings.store))
         self._finance_lock = threading.Lock()
@@ -295,6 +320,69 @@ class Ledger:
                 continue
             return result, encoded, changed
         raise RuntimeError("too many concurrent writers; the command was not recorded")
+
+    # ------------------------------------------------------------ documents
+
+    def issue_documents(self) -> int:
+        """Every invoice and credit note issued since the last run leaves as a document:
+        the SHA-256 of each of its renderings is recorded (Account.DocumentIssued), so that
+        `audit verify` covers them. Rendering takes tens of milliseconds a document, so it
+        runs here, after the invoices are saved, and never inside the transaction that
+        numbers them (INV-1); a renderer that fails stops no billing. Safe to repeat and to
+        race: a document already recorded is not recorded again. How many were issued."""
+        issued = 0
+        with self._documents_lock:
+            position = self.positions.position(DOCUMENTS_FOLLOWER)
+            while page := self.store.recorder.select_notifications(
+                start=position,
+                limit=NOTIFICATION_PAGE,
+                topics=[ISSUED_TOPIC, CORRECTED_TOPIC],
+                inclusive_of_start=False,
+            ):
+                found: dict[UUID, list[Invoice]] = {}
+                for stored in page:
+                    event = self.store.event(stored)
+                    found.setdefault(event.originator_id, []).extend(issued_by(event))
+                for account_id, invoices in found.items():
+                    issued += self._document(account_id, invoices)
+                position = page[-1].id
+                self.positions.advance(DOCUMENTS_FOLLOWER, position)
+        return issued
+
+    def _document(self, account_id: UUID, invoices: list[Invoice]) -> int:
+        """One account's new documents; one that cannot be rendered is logged and left to
+        be issued when it is first asked for, and the other accounts' go on."""
+        account = self.load(account_id)
+        wanted = [
+            i for i in invoices if i.billed_to is not None and i.number not in account.documents
+        ]
+        try:
+            rendered = [
+                documents.issue(
+                    invoice,
+                    seller=self.settings.seller(),
+                    language=account.language,
+                    buyer_reference=account.slug,
+                )
+                for invoice in wanted
+            ]
+        except Exception:  # a renderer's fault must not stop the other accounts' documents
+            log.exception("documents of account %s not rendered", account_id)
+            return 0
+        if rendered:
+            self._record_documents(account_id, rendered)
+        return len(rendered)
+
+    def _record_documents(self, account_id: UUID, issued: list[IssuedDocument]) -> None:
+        """Each document once: a concurrent issuer of the same one got there first."""
+
+        def work(unit: Unit) -> None:
+            account = unit.account(account_id)
+            for document in issued:
+                if document.number not in account.documents:
+                    account.record_document(document, unit.at)
+
+        self._transact(work)
 
     def _command_record(self, record_id: UUID) -> CommandRecord | None:
         try:
@@ -1263,7 +1351,7 @@ class Ledger:
             page = self.store.recorder.select_notifications(
                 start=position,
                 limit=NOTIFICATION_PAGE,
-                topics=[NOTIFIED_TOPIC],
+                topics=[NOTIFIED_TOPIC, CORRECTED_TOPIC],
                 inclusive_of_start=False,
             )
             if not page:
@@ -1271,21 +1359,30 @@ class Ledger:
             found = []
             for stored in page:
                 event = self.store.event(stored)
-                assert isinstance(event, Account.OwnerNotified)
-                found.append((stored.id, event.originator_id, event.notification))
+                if isinstance(event, Account.InvoiceCorrected):
+                    mail = Mail.of_correction(
+                        event.originator_id, event.credit_note.number, event.effective_at
+                    )
+                else:
+                    assert isinstance(event, Account.OwnerNotified)
+                    mail = Mail.of(event.originator_id, event.notification)
+                found.append((stored.id, mail))
             position = page[-1].id
             self.outbox.record(found, position)
 
     def _send(self, row: Claimed, mailer: Mailer) -> tuple[Delivery, str | None]:
         account = self.load(row.account_id)
-        notification = next((n for n in account.notifications if n.id == row.notification_id), None)
-        if notification is None or notification.to is None:
+        if row.kind == CORRECTION_KIND:
+            letter, to = self._correction_mail(account, row.notification_id)
+        else:
+            letter, to = self._notification_mail(account, row.notification_id)
+        if letter is None or to is None:
             return Delivery.UNDELIVERABLE, None
         mail = message(
-            render(account, notification),
-            to=notification.to,
+            letter,
+            to=to,
             sender=self.settings.mail_from,
-            notification_id=notification.id,
+            notification_id=row.notification_id,
             at=self.now(),
         )
         try:
@@ -1293,6 +1390,38 @@ class Ledger:
         except (smtplib.SMTPException, OSError) as error:
             return (Delivery.FAILED if permanent(error) else Delivery.PENDING), describe(error)
         return Delivery.SENT, None
+
+    def _notification_mail(
+        self, account: Account, notification_id: UUID
+    ) -> tuple[Letter | None, str | None]:
+        """PAY-3: a receipt carries its invoice as a PDF."""
+        notification = next((n for n in account.notifications if n.id == notification_id), None)
+        if notification is None or notification.to is None:
+            return None, None
+        letter = render(account, notification)
+        if notification.kind is NotificationKind.RECEIPT and notification.subject:
+            letter = self._attached(letter, notification.subject)
+        return letter, notification.to
+
+    def _correction_mail(self, account: Account, mail_id: UUID) -> tuple[Letter | None, str | None]:
+        """INV-2: the credit note and the new invoice of a correction, to the address of
+        the corrected billing details, else the owner's."""
+        for credit_note in account.invoices:
+            if credit_note.credits is None or correction_id(credit_note.number) != mail_id:
+                continue
+            new = next(i for i in account.invoices if i.reissue_of == credit_note.credits)
+            to = (new.billed_to.email if new.billed_to else None) or (
+                account.owner.email if account.owner else None
+            )
+            letter = correction_letter(account, credit_note.number, new.number, credit_note.credits)
+            return self._attached(letter, credit_note.number, new.number), to
+        return None, None
+
+    def _attached(self, letter: Letter, *numbers: str) -> Letter:
+        attachments = tuple(
+            (f"{number}.pdf", self.document(number, Rendering.PDF)) for number in numbers
+        )
+        return replace(letter, attachments=letter.attachments + attachments)
 
     def mail_outbox(self) -> list[dict[str, Any]]:
         """Every notification's delivery state (ids only, no addresses)."""
@@ -1504,6 +1633,76 @@ class Ledger:
 
         result, _, _ = self._transact(work, actor=actor)
         return result
+
+    def invoice(self, number: str) -> dict[str, Any]:
+        """One invoice or credit note, as it stands now (its status follows payments)."""
+        found = find_issued(self.store, number)
+        current = self.load(found.account_id).invoice(number)
+        return {"account": str(found.account_id)} | _invoice_view(current)
+
+    def document(self, number: str, rendering: Rendering) -> bytes:
+        """An issued invoice or credit note as a document, rendered again from the log:
+        the same bytes as when it was issued (`check_document` proves it). An invoice
+        issued before documents were gets its document now, recorded once."""
+        found = self._documented(find_issued(self.store, number))
+        assert found.document is not None
+        return documents.rendered(found.invoice, found.document, rendering)[rendering]
+
+    def check_document(self, number: str) -> dict[str, Any]:
+        """Renders an issued document again and compares each rendering's SHA-256 with the
+        one recorded when it was issued."""
+        found = find_issued(self.store, number)
+        if found.document is None:
+            raise DomainError(
+                ErrorCode.UNKNOWN_DOCUMENT,
+                f"{number} has no document recorded yet: the scheduler's documents run "
+                "records it, or its first fetch",
+                "number",
+            )
+        recorded = found.document
+        now = documents.digests(documents.rendered(_renderable(found), recorded))
+        return {
+            "number": number,
+            "version": recorded.version,
+            "matches": all(now[k] == v for k, v in recorded.sha256.items()),
+            "renderings": {
+                k.value: {"recorded": v, "rendered": now[k], "matches": now[k] == v}
+                for k, v in recorded.sha256.items()
+            },
+            "libraries": {"recorded": recorded.libraries, "now": documents.libraries()},
+        }
+
+    def issued_documents(
+        self, start: datetime | None = None, end: datetime | None = None
+    ) -> list[tuple[str, Callable[[Rendering], bytes]]]:
+        """Every invoice and credit note issued in [start, end), each with its renderer."""
+        found = issued_between(self.store, self.account_ids(), start, end)
+        return [(i.invoice.number, functools.partial(self._rendering, i)) for i in found]
+
+    def _rendering(self, found: Issued, rendering: Rendering) -> bytes:
+        found = self._documented(found)  # refuses a document of erased details
+        assert found.document is not None
+        return documents.rendered(found.invoice, found.document, rendering)[rendering]
+
+    def _documented(self, found: Issued) -> Issued:
+        """`found`, with its document issued now if it has none yet: asked for before
+        `issue_documents` came to it, or issued before documents were. It is rendered with
+        the seller and the account's language of now."""
+        _renderable(found)
+        if found.document is not None:
+            return found
+        account = self.store.aggregate(found.account_id)
+        assert isinstance(account, Account)
+        issued = documents.issue(
+            found.invoice,
+            seller=self.settings.seller(),
+            language=account.language,
+            buyer_reference=account.slug,
+        )
+        self._record_documents(found.account_id, [issued])
+        recorded = self.store.aggregate(found.account_id)
+        assert isinstance(recorded, Account)
+        return Issued(found.account_id, found.invoice, recorded.documents[found.invoice.number])
 
     def verify(self, on_page: Callable[[int], None] | None = None) -> Verification:
         """Recomputes every hash chain and checkpoint from the stored bytes."""
@@ -1724,3 +1923,14 @@ def _invoice_view(i: Invoice) -> dict[str, Any]:
             {"name": i.billed_to.name, "company": i.billed_to.company} if i.billed_to else None
         ),
     }
+
+
+def _renderable(found: Issued) -> Invoice:
+    if found.invoice.billed_to is None:
+        raise DomainError(
+            ErrorCode.DOCUMENT_ERASED,
+            f"the billing details of {found.invoice.number} were erased (GDPR-4): its "
+            "document can no longer be rendered",
+            "number",
+        )
+    return found.invoice

@@ -10,7 +10,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
@@ -31,7 +31,8 @@ from adapters.store_format import StoreFormatError
 from api import create_app
 from app import Ledger
 from domain.commands import RequestAccess
-from domain.errors import DomainError
+from domain.documents import Rendering
+from domain.errors import DomainError, ErrorCode
 from projections.charts import draw
 from projections.documents import ROOT, STORIES, TERMS, gaps, generated, traces
 from projections.finance import FOLLOW_PAGE_SIZE, run_projection
@@ -49,6 +50,9 @@ mail_app = typer.Typer(no_args_is_help=True, help="The owners' e-mails")
 app.add_typer(mail_app, name="mail")
 audit_app = typer.Typer(no_args_is_help=True, help="Auditors' tools: verify, replay, explain")
 app.add_typer(audit_app, name="audit")
+DAY_FORMAT = "%Y-%m-%d"
+documents_app = typer.Typer(no_args_is_help=True, help="Invoices and credit notes as documents")
+app.add_typer(documents_app, name="documents")
 due_app = typer.Typer(no_args_is_help=True, help="Due work that raised and was set aside")
 app.add_typer(due_app, name="due")
 console = Console()
@@ -400,6 +404,73 @@ def audit_explain(
         return
     for line in render_trail(trail):
         typer.echo(line)
+
+
+@audit_app.command("documents")
+def audit_documents(
+    number: Annotated[str, typer.Argument(help="an invoice or credit-note number")],
+    check: Annotated[
+        bool, typer.Option("--check", help="render it again and compare with the digests")
+    ] = False,
+    store: Annotated[str | None, typer.Option(help="the store; default SEATLEDGER_STORE")] = None,
+) -> None:
+    """The SHA-256 of each rendering of a document, as recorded at its issue; with
+    --check, renders it again from the log and compares byte for byte (exits 1 when any
+    rendering differs, naming the libraries then and now)."""
+    with _opened(store) as ledger:
+        result = ledger.check_document(number)
+    if not check:
+        recorded = {k: v["recorded"] for k, v in result["renderings"].items()}
+        typer.echo(json.dumps({"number": number, "sha256": recorded}, indent=2))
+        return
+    typer.echo(json.dumps(result, indent=2))
+    if not result["matches"]:
+        raise typer.Exit(1)
+
+
+@documents_app.command("export")
+def documents_export(
+    output: Annotated[Path, typer.Option(help="the directory to write the files to")],
+    rendering: Annotated[
+        Rendering, typer.Option("--format", help="ubl, cii or pdf", case_sensitive=False)
+    ],
+    start: Annotated[
+        datetime | None,
+        typer.Option("--from", help="issued on or after this UTC day", formats=[DAY_FORMAT]),
+    ] = None,
+    end: Annotated[
+        datetime | None,
+        typer.Option("--to", help="issued on or before this UTC day", formats=[DAY_FORMAT]),
+    ] = None,
+    store: Annotated[str | None, typer.Option(help="the store; default SEATLEDGER_STORE")] = None,
+) -> None:
+    """Writes one file per invoice and credit note issued from --from to --to (both days
+    included), named by its number (2025-000001.xml, CN-2025-000001.pdf): a month's
+    documents for the books."""
+    output.mkdir(parents=True, exist_ok=True)
+    extension = "pdf" if rendering is Rendering.PDF else "xml"
+    with _opened(store) as ledger:
+        after = None if end is None else end + timedelta(days=1)
+        found = ledger.issued_documents(_utc(start), _utc(after))
+        erased: list[str] = []
+        with Progress(console=Console(stderr=True), transient=True) as bar:
+            for number, rendered in bar.track(found, description="rendering"):
+                try:
+                    data = rendered(rendering)
+                except DomainError as refused:
+                    if refused.code is not ErrorCode.DOCUMENT_ERASED:
+                        raise
+                    erased.append(number)
+                    continue
+                (output / f"{number}.{extension}").write_bytes(data)
+    typer.echo(f"{len(found) - len(erased)} documents written to {output}")
+    if erased:
+        # GDPR-4: the buyer's details are gone, so the document cannot be made again
+        typer.echo(f"{len(erased)} not written, their billing details erased: {', '.join(erased)}")
+
+
+def _utc(day: datetime | None) -> datetime | None:
+    return None if day is None else day.replace(tzinfo=UTC)
 
 
 def render_trail(trail: dict[str, Any]) -> list[str]:

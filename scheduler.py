@@ -244,12 +244,14 @@ class Scheduler:
             log.warning("scheduler lost its lock; standing by")
             return
         done = self.ledger.run_due(mailer=self.mailer)
+        documented = self.ledger.issue_documents()
         sent = self.ledger.deliver_mail(self.mailer) if self.mailer is not None else {}
         sealed = self.ledger.checkpoint(actor="scheduler", every=CHECKPOINT_EVERY)
         self.runs += 1
         log.info(
-            "due work done: %d tasks; mail: %s; checkpoint: %s",
+            "due work done: %d tasks; documents: %d; mail: %s; checkpoint: %s",
             done,
+            documented,
             sent or "none",
             sealed["position"] if sealed else "not due",
         )

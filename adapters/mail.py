@@ -24,10 +24,11 @@ from uuid import UUID
 from babel.dates import format_date
 from babel.numbers import format_currency
 
-from adapters.mail_templates import SIGNATURE, TEMPLATES
+from adapters.mail_templates import CORRECTION, SIGNATURE, TEMPLATES
 from adapters.tables import Tables, stamp, values
 from domain.account import Account
 from domain.invoicing import Language, Notification, NotificationKind
+from domain.model import stable_id
 from domain.schedule import TaskKind
 
 TABLE = "mail_outbox"
@@ -54,11 +55,16 @@ class Delivery(StrEnum):
     UNDELIVERABLE = "undeliverable"  # no recipient: the address was erased (GDPR-4)
 
 
+# INV-2: a correction's documents go out as a mail of their own, beside the notifications
+CORRECTION_KIND = "invoice_corrected"
+
+
 @dataclass(frozen=True, slots=True)
 class Claimed:
     notification_id: UUID
     account_id: UUID
     attempts: int
+    kind: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +72,32 @@ class Letter:
     subject: str
     body: str
     language: Language
+    # (file name, PDF): PAY-3's receipt carries its invoice; INV-2's correction the credit
+    # note and the new invoice
+    attachments: tuple[tuple[str, bytes], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    """A row the outbox follows the log for: a notification, or a correction's documents."""
+
+    id: UUID
+    account_id: UUID
+    kind: str
+    at: datetime
+
+    @classmethod
+    def of(cls, account_id: UUID, notification: Notification) -> Mail:
+        return cls(notification.id, account_id, notification.kind.value, notification.at)
+
+    @classmethod
+    def of_correction(cls, account_id: UUID, credit_note: str, at: datetime) -> Mail:
+        return cls(correction_id(credit_note), account_id, CORRECTION_KIND, at)
+
+
+def correction_id(credit_note: str) -> UUID:
+    """The outbox row of a correction's mail: one per credit note, however often read."""
+    return stable_id("correction-mail", credit_note)
 
 
 # ---------------------------------------------------------------------------- rendering
@@ -109,6 +141,21 @@ def render(account: Account, notification: Notification) -> Letter:
     return Letter(subject=subject.format(**facts), body=text, language=language)
 
 
+def correction_letter(account: Account, credit_note: str, invoice: str, replaced: str) -> Letter:
+    """INV-2: the credit note and the new invoice of a correction, in the account's
+    language (the attachments are the caller's: it renders them from the log)."""
+    language = account.language
+    facts = {
+        "company": account.company,
+        "credit_note": credit_note,
+        "invoice": invoice,
+        "replaced": replaced,
+    }
+    subject, body = CORRECTION[language]
+    text = f"{body.format(**facts)}\n\n{SIGNATURE[language]}\n"
+    return Letter(subject=subject.format(**facts), body=text, language=language)
+
+
 def message(
     letter: Letter, *, to: str, sender: str, notification_id: UUID, at: datetime
 ) -> EmailMessage:
@@ -121,7 +168,10 @@ def message(
     mail["Date"] = format_datetime(at)
     mail["Message-ID"] = f"<{notification_id}@{sender.rpartition('@')[2] or 'seatledger'}>"
     mail.set_content(letter.body)
-    mail["Content-Language"] = letter.language.value  # after set_content, which resets it
+    for filename, data in letter.attachments:
+        mail.add_attachment(data, maintype="application", subtype="pdf", filename=filename)
+    # last: set_content and add_attachment move the Content-* headers into the parts
+    mail["Content-Language"] = letter.language.value
     return mail
 
 
@@ -207,11 +257,11 @@ class Outbox:
             row = c.fetchone()
         return 0 if row is None else int(values(row)[0])
 
-    def record(self, found: list[tuple[int, UUID, Notification]], position: int) -> None:
-        """New notifications read from the log up to `position`, in one transaction with the
+    def record(self, found: list[tuple[int, Mail]], position: int) -> None:
+        """New mail read from the log up to `position`, in one transaction with the
         position itself: a crash re-reads them, and a row is never made twice."""
         with self._transaction() as c:
-            for at_position, account_id, notification in found:
+            for at_position, mail in found:
                 c.execute(
                     self._sql(
                         f"INSERT INTO {self._table} (notification_id, account_id, kind, position, "
@@ -219,12 +269,12 @@ class Outbox:
                         "ON CONFLICT DO NOTHING"
                     ),
                     (
-                        str(notification.id),
-                        str(account_id),
-                        notification.kind.value,
+                        str(mail.id),
+                        str(mail.account_id),
+                        mail.kind,
                         at_position,
                         Delivery.PENDING.value,
-                        stamp(notification.at),
+                        stamp(mail.at),
                     ),
                 )
             c.execute(
@@ -246,7 +296,7 @@ class Outbox:
                     "claimed_at = %s WHERE state = %s AND notification_id IN (SELECT "
                     f"notification_id FROM {self._table} WHERE state = %s AND next_attempt_at "
                     "<= %s ORDER BY position LIMIT %s) "
-                    "RETURNING notification_id, account_id, attempts, position"
+                    "RETURNING notification_id, account_id, attempts, position, kind"
                 ),
                 (
                     Delivery.SENDING.value,
@@ -258,7 +308,7 @@ class Outbox:
                 ),
             )
             rows = sorted((values(row) for row in c.fetchall()), key=lambda row: int(row[3]))
-        return [Claimed(UUID(str(r[0])), UUID(str(r[1])), int(r[2])) for r in rows]
+        return [Claimed(UUID(str(r[0])), UUID(str(r[1])), int(r[2]), str(r[4])) for r in rows]
 
     def settle(
         self, claimed: Claimed, state: Delivery, now: datetime, error: str | None = None

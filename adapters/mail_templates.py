@@ -227,3 +227,39 @@ SIGNATURE = {
     Language.NL: "— seatledger facturatie",
     Language.SL: "— obračun seatledger",
 }
+
+# INV-2: the e-mail that carries a correction, the credit note and the invoice that
+# replaces the corrected one (a delivery of documents, not a notification kind).
+# Placeholders: {company}, {credit_note}, {invoice}, {replaced}.
+CORRECTION: dict[Language, tuple[str, str]] = {
+    Language.EN: (
+        "Corrected invoice {invoice} replaces {replaced}",
+        "As {company} asked, invoice {replaced} was corrected: credit note {credit_note} "
+        "reverses it and invoice {invoice} replaces it. Both are attached; what was paid on "
+        "{replaced} counts towards {invoice}.",
+    ),
+    Language.PL: (
+        "Skorygowana faktura {invoice} zastępuje {replaced}",
+        "Na prośbę firmy {company} faktura {replaced} została skorygowana: faktura "
+        "korygująca {credit_note} ją anuluje, a faktura {invoice} ją zastępuje. Obie są w "
+        "załączniku; kwota zapłacona za {replaced} zalicza się na poczet {invoice}.",
+    ),
+    Language.BG: (
+        "Коригираната фактура {invoice} заменя {replaced}",
+        "По молба на {company} фактура {replaced} беше коригирана: кредитното известие "
+        "{credit_note} я сторнира, а фактура {invoice} я заменя. Двете са приложени; "
+        "платеното по {replaced} се зачита за {invoice}.",
+    ),
+    Language.NL: (
+        "Gecorrigeerde factuur {invoice} vervangt {replaced}",
+        "Op verzoek van {company} is factuur {replaced} gecorrigeerd: creditnota "
+        "{credit_note} draait haar terug en factuur {invoice} vervangt haar. Beide zijn "
+        "bijgevoegd; wat op {replaced} is betaald, telt voor {invoice}.",
+    ),
+    Language.SL: (
+        "Popravljeni račun {invoice} nadomešča {replaced}",
+        "Na željo podjetja {company} je bil račun {replaced} popravljen: dobropis "
+        "{credit_note} ga stornira, račun {invoice} pa ga nadomešča. Oba sta priložena; kar "
+        "je bilo plačano po {replaced}, se upošteva pri {invoice}.",
+    ),
+}

@@ -101,6 +101,7 @@ class Customer:
     id: UUID
     index: int
     arrived: int  # the simulation day it arrived
+    country: str
     currency: str
     annual: bool
     card_day: int | None  # days after arrival it adds a card; None: never
@@ -235,6 +236,7 @@ class Simulation:
             id=found,
             index=n,
             arrived=day,
+            country=country,
             currency=currency,
             annual=cycle == "annual",
             card_day=card_day,
@@ -305,8 +307,8 @@ class Simulation:
                 street=f"{c.index} Main Street",
                 city="Springfield",
                 postal_code="12345",
-                state="IL",
-                country="US",
+                state="IL" if c.country == "US" else None,
+                country=c.country,
             ),
         )
         self._command("set_billing_details", lambda: self.ledger.execute(c.id, details), at)

@@ -21,15 +21,14 @@ from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.utils import get_topic
 
 from adapters.store import EventStoreApp, PydanticMapper, stored_digest
-from domain.account import Account
+from domain.account import Account, issued_by
 from domain.accounting import Books
 from domain.dates import iso
-from domain.errors import DomainError, ErrorCode, invalid
 from domain.integrity import GENESIS, PREV_HASH, Head, LogSeal, merkle_root
 from domain.invoicing import Invoice
 from domain.model import Event
-from domain.numbering import InvoiceSeries, parse_number
 from projections.finance import BOOKS_TABLE, KEYS, FinanceProjection, view_for
+from projections.invoices import issuer
 
 PROGRESS_EVERY = 1000  # events between progress reports
 CHECKPOINTED = get_topic(LogSeal.Checkpointed)
@@ -356,35 +355,12 @@ def _event_ref(stored: StoredEvent, event: Event) -> dict[str, Any]:
     }
 
 
-def _issuer(store: EventStoreApp, number: str) -> UUID:
-    """INV-1: the account a document number was taken for, from its series."""
-    series = parse_number(number)
-    if series is None:
-        raise invalid("number", f"not an invoice or credit-note number: {number!r}")
-    for stored in store.recorder.select_events(InvoiceSeries.id_for(*series)):
-        event = store.event(stored)
-        if isinstance(event, InvoiceSeries.NumberTaken) and event.number == number:
-            return event.account_id
-    raise DomainError(ErrorCode.UNKNOWN_DOCUMENT, f"no document {number}", "number")
-
-
-def _issued(event: Event, number: str) -> Invoice | None:
-    """The document `number` if this event issued it."""
-    if isinstance(event, Account.InvoiceIssued):
-        documents = [event.invoice]
-    elif isinstance(event, Account.InvoiceCorrected):
-        documents = [event.credit_note, event.reissued]
-    else:
-        return None
-    return next((d for d in documents if d.number == number), None)
-
-
 def explain(store: EventStoreApp, number: str) -> dict[str, Any]:
     """The trail of one invoice or credit note: the event that issued it and the events of
     the same command that led to it; each line with its rule; the postings, revenue
     schedules and settlements its account's books made for it (domain.accounting, folded
     again from the log), each naming its rule and the event it came from."""
-    account_id = _issuer(store, number)
+    account_id = issuer(store, number)
     books: Books | None = None
     refs: dict[int, dict[str, Any]] = {}
     found: tuple[Event, Invoice] | None = None
@@ -399,7 +375,7 @@ def explain(store: EventStoreApp, number: str) -> dict[str, Any]:
         postings += [p for p in entries.postings if p.document == number]
         schedules += [s for s in entries.schedules if s.document == number]
         settlements += [s for s in entries.settlements if s.document == number]
-        document = _issued(event, number)
+        document = next((d for d in issued_by(event) if d.number == number), None)
         if document is not None:
             found = (event, document)
     assert found is not None, f"{number} was numbered for {account_id} but never issued"

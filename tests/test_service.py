@@ -13,7 +13,7 @@ import httpx2
 import pytest
 
 from adapters.clock import SimulatedClock
-from adapters.mail import SmtpMailer
+from adapters.mail import SmtpMailer, correction_id
 from api import create_app
 from app import Ledger
 from scheduler import Scheduler
@@ -85,6 +85,7 @@ def test_an_account_story_over_http_with_the_scheduler_and_e_mail(
     post(f"/accounts/{account}/invoice-correction", {"company": "Helpdesk Nederland B.V."})
     kinds = [i["kind"] for i in invoices()]
     assert kinds[-2:] == ["credit_note", "invoice"]
+    credit_note, reissued = (i["number"] for i in invoices()[-2:])
     assert invoices()[-1]["billed_to"]["company"] == "Helpdesk Nederland B.V."
 
     # cancelled by e-mail to support: effective five business days later (CANCEL-2)
@@ -93,17 +94,20 @@ def test_an_account_story_over_http_with_the_scheduler_and_e_mail(
     clock.set(utc(effective) + timedelta(hours=1))
     eventually(lambda: client.get(f"/accounts/{account}").json()["status"] == "cancelled")
 
-    # every notification reaches the owner once, in Dutch
+    # every notification, and the correction's documents (INV-2), reach the owner once,
+    # in Dutch
     notifications = client.get(f"/accounts/{account}/notifications").json()["items"]
     assert {n["kind"] for n in notifications} >= {"receipt", "cancellation_confirmed"}
+    expected = sorted([n["id"] for n in notifications] + [str(correction_id(credit_note))])
     mails = eventually(
-        lambda: (found := smtp.inbox.received()) and len(found) >= len(notifications) and found
+        lambda: (found := smtp.inbox.received()) and len(found) >= len(expected) and found
     )
     time.sleep(1.5)  # another scheduler run or two: nothing more may arrive
     mails = smtp.inbox.received()
-    assert sorted(m["Message-ID"].strip("<>").split("@")[0] for m in mails) == sorted(
-        n["id"] for n in notifications
-    )
+    assert sorted(m["Message-ID"].strip("<>").split("@")[0] for m in mails) == expected
+    [correction] = [m for m in mails if str(correction_id(credit_note)) in m["Message-ID"]]
+    attached = [part.get_filename() for part in correction.iter_attachments()]
+    assert attached == [f"{credit_note}.pdf", f"{reissued}.pdf"]
     assert {m["To"] for m in mails} == {"daan@helpdesk.example"}
     assert all(m["Content-Language"] == "nl" for m in mails)
     subjects = [m["Subject"] for m in mails]
