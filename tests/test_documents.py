@@ -42,7 +42,7 @@ def test_a_rule_that_nothing_names_is_a_gap(tmp_path: Path) -> None:
 
 def test_the_event_catalog_lists_every_recorded_event_with_its_version() -> None:
     catalog = documents.event_catalog()
-    assert "### Account.InvoiceIssued — version 2" in catalog
+    assert "### Account.InvoiceIssued — version 3" in catalog
     assert "### Account.SeatsAdded — version 1" in catalog
     assert "### LogSeal.Checkpointed — version 1" in catalog
     assert "| `owner` | `Person` | profile |" in catalog  # personal, sealed under its scope
