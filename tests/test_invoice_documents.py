@@ -33,6 +33,7 @@ from domain.account import Account
 from domain.commands import AddPaymentMethod, ChooseLanguage, CorrectInvoice, SetVatId
 from domain.documents import Rendering
 from domain.errors import DomainError, ErrorCode
+from scenario import run_file
 from settings import ApiToken, Permission, Settings
 from tests.helpers import at, open_account
 from tests.smtp import SmtpServer
@@ -311,3 +312,23 @@ def test_a_renderer_that_fails_for_one_account_stops_no_other(
     assert mem_ledger.load(second).documents == {}
     monkeypatch.undo()
     assert mem_ledger.document("2019-000002", Rendering.PDF).startswith(b"%PDF")
+
+
+def test_gdpr_5_a_document_whose_billing_details_were_erased_is_gone_and_says_so() -> None:
+    """Ten years on, the billing records' key is destroyed (GDPR-5): the invoice keeps its
+    amounts and its recorded digests, but its buyer can no longer be named, so its
+    document is refused with 410 rather than rendered without one."""
+    story = Path(__file__).parent / "scenarios" / "erasure-under-statutory-hold.yaml"
+    answers: list[tuple[int, str]] = []
+
+    def inspect(ledger: Ledger) -> None:
+        tokens = {"finance": ApiToken(secret="f", scopes=[Permission.FINANCE_READ])}
+        client = TestClient(create_app(ledger, tokens))
+        pdf = {"Authorization": "Bearer f", "Accept": "application/pdf"}
+        refused = client.get("/invoices/2025-000001", headers=pdf)
+        answers.append((refused.status_code, refused.json()["code"]))
+        as_json = client.get("/invoices/2025-000001", headers={"Authorization": "Bearer f"})
+        answers.append((as_json.status_code, as_json.json()["total"]))
+
+    assert run_file(story, inspect=inspect).failures == []
+    assert answers == [(410, "DOCUMENT_ERASED"), (200, "30.00 USD")]

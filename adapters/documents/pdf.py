@@ -27,14 +27,23 @@ from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 from weasyprint import HTML
+from weasyprint.text.fonts import FontConfiguration
 
 from adapters.documents.texts import EXEMPTION_REASON, PAYMENT_TERMS
 from domain.documents import Document, Party
 from domain.numbering import DocumentKind
 
 TEMPLATES = Path(__file__).parent / "templates"
-# SOURCE_DATE_EPOCH is process-wide: one rendering at a time may set it
+# SOURCE_DATE_EPOCH is process-wide: one rendering at a time may set it, and so one at a
+# time uses the fonts below
 _EPOCH = threading.Lock()
+
+
+@cache
+def _fonts() -> FontConfiguration:
+    """One font configuration for the process: a new one per rendering keeps its fonts
+    alive, and a long-running scheduler would grow by a fraction of a megabyte a document."""
+    return FontConfiguration()
 
 
 @cache
@@ -56,7 +65,7 @@ def render(document: Document, cii: bytes, version: int) -> bytes:
         os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
         try:
             laid_out: bytes = HTML(string=html, base_url=str(TEMPLATES)).write_pdf(
-                pdf_variant="pdf/a-3b", uncompressed_pdf=False
+                pdf_variant="pdf/a-3b", font_config=_fonts()
             )
         finally:
             if before is None:
