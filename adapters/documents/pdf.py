@@ -10,7 +10,6 @@ dates, so both are pinned to the document's issue instant.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import threading
@@ -167,13 +166,3 @@ def _pinned(data: bytes, issued_at: datetime) -> bytes:
         out = io.BytesIO()
         pdf.save(out, deterministic_id=True, qdf=False)
     return out.getvalue()
-
-
-def digest_of_template(version: int) -> str:
-    """The SHA-256 of what a template version is made of, so that a test can tell when a
-    version was edited instead of added."""
-    folder = TEMPLATES / f"v{version}"
-    hasher = hashlib.sha256()
-    for path in sorted(folder.iterdir()):
-        hasher.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return hasher.hexdigest()
