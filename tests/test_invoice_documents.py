@@ -332,3 +332,24 @@ def test_gdpr_5_a_document_whose_billing_details_were_erased_is_gone_and_says_so
 
     assert run_file(story, inspect=inspect).failures == []
     assert answers == [(410, "DOCUMENT_ERASED"), (200, "30.00 USD")]
+
+
+def test_gdpr_5_the_export_names_the_documents_it_can_no_longer_write(
+    sqlite_store: str, tmp_path: Path
+) -> None:
+    story = Path(__file__).parent / "scenarios" / "erasure-under-statutory-hold.yaml"
+    out = tmp_path / "ubl"
+    outputs: list[str] = []
+
+    def export(ledger: Ledger) -> None:
+        store = ledger.settings.store
+        args = ["documents", "export", "--store", store, "--format", "ubl", "--output"]
+        result = CliRunner().invoke(cli_app, [*args, str(out)])
+        assert result.exit_code == 0, result.output
+        outputs.append(result.output)
+
+    assert run_file(story, store=sqlite_store, inspect=export).failures == []
+    [output] = outputs
+    assert "0 documents written" in output
+    assert "2 not written, their billing details erased: 2025-000001, 2025-000002" in output
+    assert list(out.iterdir()) == []
