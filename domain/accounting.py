@@ -301,17 +301,20 @@ class Books(BaseModel):
         """Monthly recurring revenue in force (interpretation): nothing unless the account
         is active; a running pool counts its burn per month (A / 12 x rate / initial
         rate, CREDIT-2); a lifetime deal counts nothing (LTD-5 bills usage in arrears);
-        otherwise the period charge in force, per month (an annual one / 12)."""
+        otherwise the period charge in force, per month (an annual one / 12). Each account's
+        MRR is rounded half up to the cent, so that every figure of the MRR report is a sum
+        of cents and its movements add up to the closing MRR exactly."""
         if self.status is not AccountStatus.ACTIVE:
-            return Decimal(0)
+            return round_half_up(Decimal(0), self.currency)
         running = [p.pool for p in self.pools if p.pool.is_active]
         if running:
             pool = running[-1]
             assert pool.initial_rate
-            return pool.amount * pool.rate / pool.initial_rate / 12
+            burn = Fraction(pool.amount) * Fraction(pool.rate) / Fraction(pool.initial_rate) / 12
+            return round_half_up(burn, self.currency)
         if self.lifetime:
-            return Decimal(0)
-        return self.recurring / MONTHS_PER_CYCLE[self.cycle]
+            return round_half_up(Decimal(0), self.currency)
+        return round_half_up(Fraction(self.recurring) / MONTHS_PER_CYCLE[self.cycle], self.currency)
 
     # ----------------------------------------------------------- documents
 
