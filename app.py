@@ -75,7 +75,7 @@ from domain.integrity import LogSeal
 from domain.invoicing import Invoice, NotificationKind
 from domain.lifetime import Code
 from domain.model import Aggregate, Event
-from domain.money import Money
+from domain.money import MINOR_UNITS, Money
 from domain.numbering import DocumentKind, InvoiceSeries, Numbering
 from domain.personal import Scope
 from domain.policy import Terms
@@ -1604,6 +1604,10 @@ class Ledger:
         business time; `known_at` shows it as it could have been drawn up then."""
         if name not in REPORTS:
             raise invalid("report", f"must be one of {sorted(REPORTS)}, not {name!r}")
+        if currency is not None and currency not in MINOR_UNITS:
+            # a currency the ledger never bills in would print an empty report, as if
+            # there were nothing to report
+            raise invalid("currency", f"must be one of {sorted(MINOR_UNITS)}, not {currency!r}")
         found = self.facts(_when(known_at, "known_at"))
         return only_currency(REPORTS[name](found, Month.parse(month)), currency)
 

@@ -26,7 +26,7 @@ from adapters.clock import SimulatedClock
 from adapters.gateway import SandboxGateway
 from adapters.simulation import DEFAULT_START
 from adapters.simulation import simulate as run_simulation
-from adapters.store import shown
+from adapters.store import shown, sqlite_file
 from adapters.store_format import StoreFormatError
 from api import create_app
 from app import Ledger
@@ -171,8 +171,15 @@ def project(
 
 @contextmanager
 def _opened(store: str | None) -> Iterator[Ledger]:
-    """A ledger on the store for one command; a refusal exits 2 with its code."""
-    ledger = _ledger(_settings(store))
+    """A ledger on an existing store for one command (these commands read or repair what
+    is there: a mistyped SQLite path must not become a new, empty store that answers as
+    if nothing had happened); a refusal exits 2 with its code."""
+    settings = _settings(store)
+    path = sqlite_file(settings.store)
+    if path is not None and not path.is_file():
+        typer.echo(f"{shown(settings.store)}: no such store file", err=True)
+        raise typer.Exit(2)
+    ledger = _ledger(settings)
     try:
         yield ledger
     except DomainError as error:

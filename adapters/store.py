@@ -8,6 +8,7 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlparse
 from uuid import UUID
@@ -207,15 +208,24 @@ def _withheld(originator_id: Any, version: int) -> dict[str, Any]:
     return {SEALER: WITHHELD}
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a sqlite:///PATH store; None for any other store."""
+    parsed = urlparse(url)
+    if parsed.scheme != "sqlite":
+        return None
+    path = unquote(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else parsed.path
+    if not path:
+        raise ValueError(f"a sqlite store needs a file path: {url!r}")
+    return Path(path)
+
+
 def store_env(url: str) -> dict[str, str]:
     """One setting selects the store: memory://, sqlite:///path or postgresql://..."""
     parsed = urlparse(url)
     if parsed.scheme in ("memory", "popo"):
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     if parsed.scheme == "sqlite":
-        path = unquote(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else parsed.path
-        if not path:
-            raise ValueError(f"a sqlite store needs a file path: {url!r}")
+        path = str(sqlite_file(url))
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": path,

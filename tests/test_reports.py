@@ -26,11 +26,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from adapters.clock import SimulatedClock
 from adapters.gateway import SandboxGateway
 from adapters.simulation import DEFAULT_START, simulate
 from app import Ledger
+from cli import app as cli_app
 from domain.commands import (
     AddPaymentMethod,
     AddSeats,
@@ -341,3 +343,32 @@ def test_a_bad_report_request_is_refused_clearly(
         mem_ledger.report(name, month)
     assert refused.value.code is ErrorCode.INVALID_INPUT
     assert refused.value.field == field
+
+
+@pytest.mark.parametrize("currency", ["GBP", "usd", "EURO"])
+def test_a_report_in_a_currency_the_ledger_never_bills_in_is_refused(
+    mem_ledger: Ledger, currency: str
+) -> None:
+    """Not an empty report, which would read as nothing to report."""
+    with pytest.raises(DomainError) as refused:
+        mem_ledger.report("mrr", "2025-03", currency)
+    assert (refused.value.code, refused.value.field) == (ErrorCode.INVALID_INPUT, "currency")
+
+
+def test_the_report_command_refuses_a_store_file_that_does_not_exist(tmp_path: Path) -> None:
+    """A mistyped path must not become a new, empty store printing an empty table."""
+    typo = tmp_path / "typo.db"
+    result = CliRunner().invoke(
+        cli_app, ["report", "mrr", "--month", "2025-03", "--store", f"sqlite:///{typo}"]
+    )
+    assert result.exit_code == 2
+    assert "no such store file" in result.output
+    assert not typo.exists()
+
+
+def test_the_report_command_refuses_an_unknown_currency(sqlite_store: str) -> None:
+    Ledger(Settings(store=sqlite_store)).close()  # the store exists, and is empty
+    args = ["report", "mrr", "--month", "2025-03", "--currency", "GBP", "--store", sqlite_store]
+    result = CliRunner().invoke(cli_app, args)
+    assert result.exit_code == 2
+    assert "INVALID_INPUT: currency: must be one of ['EUR', 'USD'], not 'GBP'" in result.output
