@@ -498,5 +498,20 @@ def render_report(report: Report, fmt: ReportFormat) -> str:
     console = Console(width=160, record=True, file=io.StringIO())
     console.print(table)
     for key, value in report.summary.items():
-        console.print(f"{key}: {value}")
+        for line in _summary_lines(key, value):
+            console.print(line, highlight=False, markup=False)
     return console.export_text()
+
+
+def _summary_lines(key: str, value: Any, depth: int = 0) -> list[str]:
+    """A summary entry as people read it: nested totals indented under their heading
+    (per currency, per account), not as a Python mapping."""
+    pad = "  " * depth
+    if isinstance(value, dict):
+        nested = [line for k, v in value.items() for line in _summary_lines(str(k), v, depth + 1)]
+        return [f"{pad}{key}:", *nested]
+    if isinstance(value, bool):
+        return [f"{pad}{key}: {'yes' if value else 'no'}"]
+    if isinstance(value, list):
+        return [f"{pad}{key}: {', '.join(map(str, value)) or '-'}"]
+    return [f"{pad}{key}: {value}"]

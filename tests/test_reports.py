@@ -315,7 +315,11 @@ def test_reports_render_as_csv_json_and_table(mem_ledger: Ledger, clock: Simulat
     document = json.loads(render_report(report, ReportFormat.JSON))
     assert document["rows"][0]["total"] == "30.00"
     assert document["summary"] == {"USD invoice": {"count": 1, "total": "30.00"}}
-    assert "2025-000001" in render_report(report, ReportFormat.TABLE)
+    table = render_report(report, ReportFormat.TABLE)
+    assert "2025-000001" in table
+    # the summary as people read it, not a Python mapping
+    assert table.endswith("USD invoice:\n  count: 1\n  total: 30.00\n")
+    assert "{" not in table
 
 
 def test_png_draws_mrr_over_time_and_the_aging_buckets(
