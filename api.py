@@ -13,6 +13,7 @@ import hmac
 import json
 from collections.abc import Callable, MutableMapping
 from enum import Enum, StrEnum
+from http import HTTPStatus
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
@@ -123,28 +124,39 @@ class FieldProblem(BaseModel):
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details, with SCENARIOS.md's error code, the (first) field at
-    fault and every field at fault."""
+    """RFC 9457 problem details: the status phrase as its title (what `about:blank` asks
+    for), the error code every client branches on (SCENARIOS.md's, or the HTTP layer's
+    own for authentication, routing and defects), the (first) field at fault and every
+    field at fault."""
 
     type: str = "about:blank"
     title: str
     status: int
     detail: str
-    code: str | None = None
+    code: str
     field: str | None = None
     errors: list[FieldProblem] = []
 
 
+# The codes of refusals made by the HTTP layer itself, before any command is read
+HTTP_CODES = {
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+}
+
+
 def problem(
     status: int,
-    title: str,
+    code: str,
     detail: str,
     *,
-    code: str | None = None,
     errors: tuple[FieldError, ...] = (),
 ) -> JSONResponse:
     body = Problem(
-        title=title,
+        title=HTTPStatus(status).phrase,
         status=status,
         detail=detail,
         code=code,
@@ -341,9 +353,7 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
     @api.exception_handler(DomainError)
     async def refused(request: Request, error: DomainError) -> JSONResponse:
         status = STATUS.get(error.code, 422)
-        return problem(
-            status, error.code.value, error.message, code=error.code.value, errors=error.errors
-        )
+        return problem(status, error.code.value, error.message, errors=error.errors)
 
     @api.exception_handler(RequestValidationError)
     async def malformed(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -353,7 +363,7 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
         )
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or "invalid request"
         code = ErrorCode.INVALID_INPUT.value
-        return problem(422, code, detail, code=code, errors=errors)
+        return problem(422, code, detail, errors=errors)
 
     @api.exception_handler(Exception)
     async def defect(request: Request, error: Exception) -> JSONResponse:
@@ -366,9 +376,9 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
         if error.status_code == 400:  # a body that is not even text (FastAPI's own check)
             code = ErrorCode.INVALID_INPUT.value
             unreadable = (FieldError("body", "is not UTF-8 JSON"),)
-            return problem(422, code, "body: is not UTF-8 JSON", code=code, errors=unreadable)
-        titles = {401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 405: "NOT_ALLOWED"}
-        response = problem(error.status_code, titles.get(error.status_code, "ERROR"), error.detail)
+            return problem(422, code, "body: is not UTF-8 JSON", errors=unreadable)
+        code = HTTP_CODES.get(error.status_code, "HTTP_ERROR")
+        response = problem(error.status_code, code, error.detail)
         if error.status_code == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
         return response

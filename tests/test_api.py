@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -131,6 +131,41 @@ def test_lists_are_paginated_and_the_openapi_document_is_served(client: TestClie
     assert (rest["items"], rest["next_cursor"]) == (ids[2:], None)
     schema = client.get("/openapi.json").json()
     assert "/accounts/{account_id}/invoices" in schema["paths"]
+
+
+@pytest.mark.parametrize(
+    ("request_of", "status", "title", "code"),
+    [
+        (lambda c: c.get("/accounts"), 401, "Unauthorized", "UNAUTHORIZED"),
+        (lambda c: c.get("/ledger", headers=WRITE), 403, "Forbidden", "FORBIDDEN"),
+        (lambda c: c.get("/nowhere", headers=WRITE), 404, "Not Found", "NOT_FOUND"),
+        (
+            lambda c: c.delete("/accounts", headers=WRITE),
+            405,
+            "Method Not Allowed",
+            "METHOD_NOT_ALLOWED",
+        ),
+        (
+            lambda c: c.post("/accounts", json={}, headers=WRITE),
+            422,
+            "Unprocessable Entity",
+            "INVALID_INPUT",
+        ),
+    ],
+)
+def test_every_error_is_an_rfc_9457_problem_titled_by_its_status_with_a_code(
+    client: TestClient,
+    request_of: Callable[[TestClient], Any],
+    status: int,
+    title: str,
+    code: str,
+) -> None:
+    answer = request_of(client)
+    assert answer.status_code == status
+    assert answer.headers["content-type"] == "application/problem+json"
+    body = answer.json()
+    assert (body["status"], body["title"], body["code"]) == (status, title, code)
+    assert body["detail"]
 
 
 @pytest.fixture
