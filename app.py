@@ -69,7 +69,7 @@ from domain.commands import (
     WithdrawConsent,
 )
 from domain.dates import check_utc, iso
-from domain.documents import IssuedDocument, Rendering
+from domain.documents import IssuedDocument, Rendering, check_renderable, renderable
 from domain.errors import DomainError, ErrorCode, invalid
 from domain.integrity import LogSeal
 from domain.invoicing import Invoice, NotificationKind
@@ -353,25 +353,26 @@ class Ledger:
         """One account's new documents; one that cannot be rendered is logged and left to
         be issued when it is first asked for, and the other accounts' go on."""
         account = self.load(account_id)
-        wanted = [
-            i for i in invoices if i.billed_to is not None and i.number not in account.documents
-        ]
+        wanted = [i for i in invoices if renderable(i) and i.number not in account.documents]
         try:
-            rendered = [
-                documents.issue(
-                    invoice,
-                    seller=self.settings.seller(),
-                    language=account.language,
-                    buyer_reference=account.slug,
-                )
-                for invoice in wanted
-            ]
+            rendered = self._issue(account, wanted)
         except Exception:  # a renderer's fault must not stop the other accounts' documents
             log.exception("documents of account %s not rendered", account_id)
             return 0
         if rendered:
             self._record_documents(account_id, rendered)
         return len(rendered)
+
+    def _issue(self, account: Account, invoices: list[Invoice]) -> list[IssuedDocument]:
+        """The documents of an account's invoices as they are issued now: with today's
+        seller and the account's language."""
+        seller = self.settings.seller()
+        return [
+            documents.issue(
+                invoice, seller=seller, language=account.language, buyer_reference=account.slug
+            )
+            for invoice in invoices
+        ]
 
     def _record_documents(self, account_id: UUID, issued: list[IssuedDocument]) -> None:
         """Each document once: a concurrent issuer of the same one got there first."""
@@ -1648,9 +1649,7 @@ class Ledger:
         """An issued invoice or credit note as a document, rendered again from the log:
         the same bytes as when it was issued (`check_document` proves it). An invoice
         issued before documents were gets its document now, recorded once."""
-        found = self._documented(find_issued(self.store, number))
-        assert found.document is not None
-        return documents.rendered(found.invoice, found.document, rendering)[rendering]
+        return self._rendering(find_issued(self.store, number), rendering)
 
     def check_document(self, number: str) -> dict[str, Any]:
         """Renders an issued document again and compares each rendering's SHA-256 with the
@@ -1664,7 +1663,7 @@ class Ledger:
                 "number",
             )
         recorded = found.document
-        now = documents.digests(documents.rendered(_renderable(found), recorded))
+        now = documents.digests(documents.rendered(check_renderable(found.invoice), recorded))
         return {
             "number": number,
             "version": recorded.version,
@@ -1692,21 +1691,14 @@ class Ledger:
         """`found`, with its document issued now if it has none yet: asked for before
         `issue_documents` came to it, or issued before documents were. It is rendered with
         the seller and the account's language of now."""
-        _renderable(found)
+        check_renderable(found.invoice)
         if found.document is not None:
             return found
-        account = self.store.aggregate(found.account_id)
-        assert isinstance(account, Account)
-        issued = documents.issue(
-            found.invoice,
-            seller=self.settings.seller(),
-            language=account.language,
-            buyer_reference=account.slug,
+        self._record_documents(
+            found.account_id, self._issue(self.load(found.account_id), [found.invoice])
         )
-        self._record_documents(found.account_id, [issued])
-        recorded = self.store.aggregate(found.account_id)
-        assert isinstance(recorded, Account)
-        return Issued(found.account_id, found.invoice, recorded.documents[found.invoice.number])
+        recorded = self.load(found.account_id).documents[found.invoice.number]
+        return Issued(found.account_id, found.invoice, recorded)
 
     def verify(self, on_page: Callable[[int], None] | None = None) -> Verification:
         """Recomputes every hash chain and checkpoint from the stored bytes."""
@@ -1927,14 +1919,3 @@ def _invoice_view(i: Invoice) -> dict[str, Any]:
             {"name": i.billed_to.name, "company": i.billed_to.company} if i.billed_to else None
         ),
     }
-
-
-def _renderable(found: Issued) -> Invoice:
-    if found.invoice.billed_to is None:
-        raise DomainError(
-            ErrorCode.DOCUMENT_ERASED,
-            f"the billing details of {found.invoice.number} were erased (GDPR-4): its "
-            "document can no longer be rendered",
-            "number",
-        )
-    return found.invoice

@@ -1126,15 +1126,6 @@ class Account(Aggregate):
         assert document.number not in self.documents, "a document is issued once"
         self.trigger(self.DocumentIssued, at, document=document)
 
-    def undocumented(self) -> list[Invoice]:
-        """The invoices and credit notes this command issues, as issued, that have no
-        document yet: the application renders them once the command is saved. One made out
-        to no one
-        (its billing details and owner erased, GDPR-4) has no buyer to name (EN 16931
-        BT-44) and gets none."""
-        issued = [i for event in self._pending for i in issued_by(event)]
-        return [i for i in issued if i.number not in self.documents and i.billed_to is not None]
-
     def record_payment(
         self,
         *,

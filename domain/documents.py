@@ -19,6 +19,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from domain.errors import DomainError, ErrorCode
 from domain.invoicing import BillingDetails, Invoice, InvoiceLine, InvoiceStatus, Language, Unit
 from domain.numbering import DocumentKind
 from domain.vat import VatTreatment
@@ -255,6 +256,23 @@ class Document:
     @property
     def exempt(self) -> bool:
         return self.vat.category is not VatCategory.STANDARD
+
+
+def renderable(invoice: Invoice) -> bool:
+    """A document names its buyer (BT-44): one whose billing details were erased (GDPR-4,
+    or GDPR-5 once their statutory period ends) can no longer be made."""
+    return invoice.billed_to is not None
+
+
+def check_renderable(invoice: Invoice) -> Invoice:
+    if not renderable(invoice):
+        raise DomainError(
+            ErrorCode.DOCUMENT_ERASED,
+            f"the billing details of {invoice.number} were erased (GDPR-4): its "
+            "document can no longer be rendered",
+            "number",
+        )
+    return invoice
 
 
 def document_of(
