@@ -49,6 +49,7 @@ from adapters.mail import (
 )
 from adapters.positions import Positions
 from adapters.store import EventStoreApp
+from adapters.tables import Tables
 from domain.account import Account, AccountStatus, issued_by
 from domain.catalog import Catalog
 from domain.commands import (
@@ -252,7 +253,7 @@ class Ledger:
         self._due_lock = threading.Lock()
         datastore = getattr(self.store.recorder, "datastore", None)  # None: in memory
         self.outbox = Outbox(datastore)
-        self.positions = Positions(datastore)
+        self.positions = Positions(Tables(datastore))
         self._documents_lock = threading.Lock()
         self.charges = ChargeLog(datastore)
         self.finance = FinanceProjection(view_for(self.settings.store))

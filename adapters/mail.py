@@ -25,6 +25,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency
 
 from adapters.mail_templates import CORRECTION, SIGNATURE, TEMPLATES
+from adapters.positions import Positions
 from adapters.tables import Tables, stamp, values
 from domain.account import Account
 from domain.invoicing import Language, Notification, NotificationKind
@@ -230,7 +231,7 @@ class Outbox:
         self._tables = Tables(datastore)
         self._transaction = self._tables.transaction
         self._table = self._tables.name(TABLE)
-        self._tracking = self._tables.name(TRACKING_TABLE)
+        self._positions = Positions(self._tables, TRACKING_TABLE)
         with self._tables.creating(), self._transaction() as c:
             c.execute(
                 f"CREATE TABLE IF NOT EXISTS {self._table} (notification_id TEXT PRIMARY KEY, "
@@ -241,21 +242,12 @@ class Outbox:
             c.execute(
                 f"CREATE INDEX IF NOT EXISTS {TABLE}_due ON {self._table} (state, next_attempt_at)"
             )
-            c.execute(
-                f"CREATE TABLE IF NOT EXISTS {self._tracking} "
-                "(follower TEXT PRIMARY KEY, position BIGINT NOT NULL)"
-            )
 
     def _sql(self, text: str) -> str:
         return self._tables.sql(text)
 
     def position(self) -> int:
-        with self._transaction() as c:
-            c.execute(
-                self._sql(f"SELECT position FROM {self._tracking} WHERE follower = %s"), (FOLLOWER,)
-            )
-            row = c.fetchone()
-        return 0 if row is None else int(values(row)[0])
+        return self._positions.position(FOLLOWER)
 
     def record(self, found: list[tuple[int, Mail]], position: int) -> None:
         """New mail read from the log up to `position`, in one transaction with the
@@ -277,14 +269,7 @@ class Outbox:
                         stamp(mail.at),
                     ),
                 )
-            c.execute(
-                self._sql(
-                    f"INSERT INTO {self._tracking} (follower, position) VALUES (%s, %s) "
-                    f"ON CONFLICT (follower) DO UPDATE SET position = excluded.position "
-                    f"WHERE {self._tracking}.position < excluded.position"
-                ),
-                (FOLLOWER, position),
-            )
+            self._positions.advance_in(c, FOLLOWER, position)
 
     def claim(self, now: datetime, limit: int = CLAIM_BATCH) -> list[Claimed]:
         """Takes pending rows that are due, oldest first; a row is claimed once only, even by
