@@ -137,9 +137,7 @@ def render(account: Account, notification: Notification) -> Letter:
         task = account.inactivity_task()
         if task is not None and task.kind is TaskKind.INACTIVITY:
             facts["deletion_on"] = day(task.due_at)
-    subject, body = TEMPLATES[language][kind]
-    text = f"{body.format(**facts)}\n\n{SIGNATURE[language]}\n"
-    return Letter(subject=subject.format(**facts), body=text, language=language)
+    return _letter(TEMPLATES[language][kind], facts, language)
 
 
 def correction_letter(account: Account, credit_note: str, invoice: str, replaced: str) -> Letter:
@@ -152,7 +150,11 @@ def correction_letter(account: Account, credit_note: str, invoice: str, replaced
         "invoice": invoice,
         "replaced": replaced,
     }
-    subject, body = CORRECTION[language]
+    return _letter(CORRECTION[language], facts, language)
+
+
+def _letter(template: tuple[str, str], facts: dict[str, str], language: Language) -> Letter:
+    subject, body = template
     text = f"{body.format(**facts)}\n\n{SIGNATURE[language]}\n"
     return Letter(subject=subject.format(**facts), body=text, language=language)
 
