@@ -1655,14 +1655,8 @@ class Ledger:
     def check_document(self, number: str) -> dict[str, Any]:
         """Renders an issued document again and compares each rendering's SHA-256 with the
         one recorded when it was issued."""
-        found = find_issued(self.store, number)
-        if found.document is None:
-            raise DomainError(
-                ErrorCode.UNKNOWN_DOCUMENT,
-                f"{number} has no document recorded yet: the scheduler's documents run "
-                "records it, or its first fetch",
-                "number",
-            )
+        found = self._recorded(number)
+        assert found.document is not None
         recorded = found.document
         now = documents.digests(documents.rendered(check_renderable(found.invoice), recorded))
         return {
@@ -1675,6 +1669,24 @@ class Ledger:
             },
             "libraries": {"recorded": recorded.libraries, "now": documents.libraries()},
         }
+
+    def recorded_document(self, number: str) -> IssuedDocument:
+        """What was recorded when a document was issued: its renderings' SHA-256 and what
+        they were rendered from."""
+        found = self._recorded(number).document
+        assert found is not None
+        return found
+
+    def _recorded(self, number: str) -> Issued:
+        found = find_issued(self.store, number)
+        if found.document is None:
+            raise DomainError(
+                ErrorCode.UNKNOWN_DOCUMENT,
+                f"{number} has no document recorded yet: the scheduler's documents run "
+                "records it, or its first fetch",
+                "number",
+            )
+        return found
 
     def issued_documents(
         self, start: datetime | None = None, end: datetime | None = None

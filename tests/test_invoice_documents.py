@@ -225,6 +225,9 @@ def test_the_cli_exports_a_month_and_checks_a_document(
     )
     assert checked.exit_code == 0, checked.output
     assert '"matches": true' in checked.output
+    shown = runner.invoke(cli_app, ["audit", "documents", "2019-000001", "--store", sqlite_store])
+    assert shown.exit_code == 0, shown.output
+    assert f'"pdf": "{hashlib.sha256(pdf).hexdigest()}"' in shown.output
 
 
 def test_a_number_never_issued_has_no_document(mem_ledger: Ledger) -> None:
