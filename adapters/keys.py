@@ -117,6 +117,11 @@ class KeyStore(ABC):
             held.secrets[held.live.pop((holder, scope))] = None
         return self._shred(holder, scope, at)
 
+    def shred_scopes(self, holder: UUID, scopes: Iterable[Scope], at: datetime) -> None:
+        """Destroys the live keys of these scopes of one holder (GDPR-4/5)."""
+        for scope in scopes:
+            self.shred(holder, scope, at)
+
     def claim_subject(self, email: str, subject_id: UUID, at: datetime) -> tuple[UUID, bool]:
         """The subject the address names: `subject_id` when the address was free (and the
         second value True: this call claimed it), else the subject that holds it."""

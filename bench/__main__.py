@@ -19,8 +19,8 @@ from uuid import uuid4
 
 import psycopg
 
-from app import DUE_RUN_BATCH
 from bench import baselines, figures
+from ledger.due_work import DUE_RUN_BATCH
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 SERVER = os.environ.get("SEATLEDGER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")

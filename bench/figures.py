@@ -25,11 +25,12 @@ import psycopg
 from adapters.clock import SimulatedClock
 from adapters.gateway import SandboxGateway
 from adapters.simulation import DEFAULT_START, Simulation
-from app import DUE_RUN_BATCH, Ledger
+from app import Ledger
 from bench import baselines
 from domain.account import PaymentMethodKind
 from domain.catalog import Cycle
 from domain.commands import AddPaymentMethod, AddSeats, OpenAccount, Owner, RemoveSeats
+from ledger.due_work import DUE_RUN_BATCH
 from settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -116,18 +116,18 @@ def test_a_due_run_freezes_the_heap_it_found_and_a_failed_run_leaves_its_work_du
     ledger.execute(account, AddPaymentMethod(kind="card", token="tok"))
     clock.set(RENEWAL)
     frozen_during: list[int] = []
-    run_tasks = ledger._run_tasks
+    run_tasks = ledger.due_work._run_tasks
 
     def spy(*args: Any, **kwargs: Any) -> None:
         frozen_during.append(gc.get_freeze_count())
         raise RuntimeError("the task failed")
 
     assert gc.get_freeze_count() == 0
-    monkeypatch.setattr(ledger, "_run_tasks", spy)
+    monkeypatch.setattr(ledger.due_work, "_run_tasks", spy)
     with pytest.raises(RuntimeError):
         ledger.run_due(RENEWAL)
     assert frozen_during and frozen_during[0] > 0
     assert gc.get_freeze_count() == 0
-    monkeypatch.setattr(ledger, "_run_tasks", run_tasks)
+    monkeypatch.setattr(ledger.due_work, "_run_tasks", run_tasks)
     assert ledger.run_due(RENEWAL) == 1
     assert gc.get_freeze_count() == 0

@@ -238,7 +238,7 @@ def test_gdpr_4_an_erasure_interrupted_after_the_key_went_is_recorded_on_the_nex
     def die(*args: object, **kwargs: object) -> None:
         raise Interrupted
 
-    monkeypatch.setattr(first, "_transact", die)
+    monkeypatch.setattr(first.tx, "transact", die)
     with pytest.raises(Interrupted):
         first.run_due(clock.now())
     first.close()

@@ -170,8 +170,8 @@ def test_the_due_index_folds_without_personal_data_and_finds_the_same_work(
         folded = cold.store.folded_facts([account_id])[account_id]
         assert isinstance(folded, Account) and folded.version == whole.version
         assert folded.owner is None  # sealed: withheld, as after erasure
-        cold.due.catch_up()
-        assert cold.due.peek() == whole.next_task().due_at  # type: ignore[union-attr]
+        cold.due_work.index.catch_up()
+        assert cold.due_work.index.peek() == whole.next_task().due_at  # type: ignore[union-attr]
     finally:
         cold.close()
 
