@@ -12,34 +12,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import typer
-import uvicorn
-from pydantic import SecretStr
 from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 
-from adapters.clock import SimulatedClock
-from adapters.gateway import SandboxGateway
-from adapters.simulation import DEFAULT_START
-from adapters.simulation import simulate as run_simulation
-from adapters.store import shown, sqlite_file
-from adapters.store_format import StoreFormatError
-from api import create_app
-from app import Ledger
-from domain.commands import RequestAccess
+# Only what Typer reads to build the command tree (`--help` included) is imported here:
+# the types and defaults of the options. The ledger, the service (uvicorn, FastAPI, the
+# scheduler), the simulation, the charts and the document renderers are imported by the
+# commands that use them, so `seatledger --help` starts in a fraction of a second
+# (tests/test_cli_startup.py keeps them out of `import cli`).
 from domain.documents import Rendering
 from domain.errors import DomainError, ErrorCode
-from projections.charts import draw
-from projections.documents import ROOT, STORIES, TERMS, gaps, generated, traces
-from projections.finance import FOLLOW_PAGE_SIZE, run_projection
 from projections.reports import REPORTS, Month, ReportFormat, render_report
-from scenario import run_file, scenario_files
-from scheduler import Scheduler, mailer_from
-from settings import ApiToken, Permission, Settings
+
+if TYPE_CHECKING:
+    from app import Ledger
+    from settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="seatledger: an event-sourced subscription ledger")
 scenario_app = typer.Typer(no_args_is_help=True, help="Acceptance stories in YAML (SCENARIOS.md)")
@@ -56,7 +46,11 @@ app.add_typer(documents_app, name="documents")
 due_app = typer.Typer(no_args_is_help=True, help="Due work that raised and was set aside")
 app.add_typer(due_app, name="due")
 console = Console()
-FIRST_DAY = DEFAULT_START.replace(tzinfo=None)  # typer reads naive dates
+# adapters.simulation.DEFAULT_START as typer reads it (a naive date); that module imports
+# the whole ledger, so the value is repeated here and a test holds the two equal
+FIRST_DAY = datetime(2019, 6, 1)
+# projections.finance.FOLLOW_PAGE_SIZE, repeated for the same reason and held equal the same way
+FOLLOW_PAGE_SIZE = 50
 
 
 @scenario_app.command("run")
@@ -69,6 +63,8 @@ def scenario_run(
 ) -> None:
     """Runs each file on a fresh ledger; prints one line per failed expectation and closes
     with 'N passed, N failed'."""
+    from scenario import run_file, scenario_files
+
     files = scenario_files(paths)
     passed = failed = 0
     for path in files:
@@ -99,6 +95,12 @@ def simulate(
     """Writes a reproducible history (trials, seats, plans, annual and monthly, EU and US,
     VAT IDs, declines, pools, lifetime codes, cancellations, consents) through the
     Ledger's commands, then brings the finance projection up to date."""
+    from rich.progress import Progress
+
+    from adapters.clock import SimulatedClock
+    from adapters.gateway import SandboxGateway
+    from adapters.simulation import simulate as run_simulation
+
     settings = _settings(store)
     clock = SimulatedClock(start.replace(tzinfo=UTC))
     ledger = _ledger(settings, clock=clock, gateway=SandboxGateway())
@@ -141,6 +143,8 @@ def report(
     with _opened(store) as ledger:
         found = ledger.report(name, month, currency)
         if format is ReportFormat.PNG:
+            from projections.charts import draw
+
             target = output or Path(f"{name}-{month}.png")
             draw(ledger.facts(), Month.parse(month), found, target)
             typer.echo(str(target))
@@ -158,6 +162,8 @@ def project(
 ) -> None:
     """Runs the finance projection: follows the log into its tables, forever (the
     eventsourcing ProjectionRunner) or, with --once, up to the end of the log."""
+    from projections.finance import run_projection
+
     settings = _settings(store)
     if once:
         ledger = _ledger(settings)
@@ -174,6 +180,8 @@ def _opened(store: str | None) -> Iterator[Ledger]:
     """A ledger on an existing store for one command (these commands read or repair what
     is there: a mistyped SQLite path must not become a new, empty store that answers as
     if nothing had happened); a refusal exits 2 with its code."""
+    from adapters.store import shown, sqlite_file
+
     settings = _settings(store)
     path = sqlite_file(settings.store)
     if path is not None and not path.is_file():
@@ -191,6 +199,10 @@ def _opened(store: str | None) -> Iterator[Ledger]:
 
 def _ledger(settings: Settings, **parts: Any) -> Ledger:
     """The ledger on the configured store; a store it cannot read exits 2, saying why."""
+    from adapters.store import shown
+    from adapters.store_format import StoreFormatError
+    from app import Ledger
+
     try:
         return Ledger(settings, **parts)
     except StoreFormatError as error:
@@ -199,6 +211,8 @@ def _ledger(settings: Settings, **parts: Any) -> Ledger:
 
 
 def _settings(store: str | None) -> Settings:
+    from settings import Settings
+
     settings = Settings(store=store) if store else Settings()
     if settings.store.startswith("sqlite:///"):
         Path(settings.store[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
@@ -216,6 +230,13 @@ def serve(
     """Serves the internal HTTP API and, unless told not to, the scheduler (due work and
     mail delivery; SMTP from SEATLEDGER_SMTP_*). Tokens come from SEATLEDGER_API_TOKENS;
     with none configured, one token with every scope is made for this run and printed."""
+    import uvicorn
+    from pydantic import SecretStr
+
+    from api import create_app
+    from scheduler import Scheduler, mailer_from
+    from settings import ApiToken, Permission
+
     settings = _settings(store)
     tokens = settings.api_tokens
     made = None
@@ -244,6 +265,8 @@ def serve(
 def banner(settings: Settings, url: str, made: str | None) -> list[str]:
     """What `serve` prints on start: where it listens, the store (its password masked),
     and the token made for this run, if one was."""
+    from adapters.store import shown
+
     lines = [f"seatledger API on {url} (OpenAPI: {url}/docs), store {shown(settings.store)}"]
     if made is not None:
         lines.append(f"token for this run (every scope): {made}")
@@ -262,6 +285,8 @@ def run_scheduler(
 ) -> None:
     """Runs only the scheduler (due work and mail delivery) until stopped. Start as many as
     you like: one is active per database, the others wait to take over."""
+    from scheduler import Scheduler, mailer_from
+
     settings = _settings(store)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     ledger = _ledger(settings)
@@ -281,6 +306,8 @@ def mail_outbox(
     store: Annotated[str | None, typer.Option(help="the store; default SEATLEDGER_STORE")] = None,
 ) -> None:
     """Every notification's delivery state."""
+    from rich.table import Table
+
     with _opened(store) as ledger:
         rows = ledger.mail_outbox()
     table = Table(title=f"mail outbox: {len(rows)} notifications")
@@ -345,6 +372,8 @@ def subject_export(
 ) -> None:
     """GDPR-3: records an access request and prints everything the ledger holds on the
     subject as JSON (access and portability)."""
+    from domain.commands import RequestAccess
+
     with _opened(store) as ledger:
         request = RequestAccess.parse({"right": right})
         typer.echo(json.dumps(ledger.subject_request(subject, request), indent=2, sort_keys=True))
@@ -367,6 +396,8 @@ def audit_verify(
 ) -> None:
     """Recomputes every event's hash chain and every checkpoint from the stored bytes; exits
     1 and names the first event that does not match."""
+    from rich.progress import Progress
+
     with _opened(store) as ledger, Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("verifying", total=None)
         result = ledger.verify(on_page=lambda position: bar.update(task, completed=position))
@@ -385,6 +416,8 @@ def audit_replay(
 ) -> None:
     """Rebuilds every projection from the event log into a scratch store and compares it
     with the live one; exits 1 when any row differs (reported by table and key)."""
+    from rich.progress import Progress
+
     with _opened(store) as ledger, Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("replaying", total=ledger.store.recorder.max_notification_id())
         result = ledger.replay(until, on_page=lambda at: bar.update(task, completed=at))
@@ -455,6 +488,8 @@ def documents_export(
     """Writes one file per invoice and credit note issued from --from to --to (both days
     included), named by its number (2025-000001.xml, CN-2025-000001.pdf): a month's
     documents for the books."""
+    from rich.progress import Progress
+
     output.mkdir(parents=True, exist_ok=True)
     extension = "pdf" if rendering is Rendering.PDF else "xml"
     with _opened(store) as ledger:
@@ -535,6 +570,8 @@ def audit_docs(
 ) -> None:
     """Writes the event catalog and the traceability matrix (docs/) from the code; with
     --check, exits 1 when either is out of date or a rule has no code or no test."""
+    from projections.documents import ROOT, STORIES, TERMS, gaps, generated, traces
+
     stale = []
     for path, text in generated().items():
         if check:

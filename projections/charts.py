@@ -1,15 +1,12 @@
 """Pictures of the reports, for people who would rather look than read: MRR over time and
-the receivables aging buckets, drawn with matplotlib into a PNG file."""
+the receivables aging buckets, drawn with matplotlib into a PNG file.
+
+matplotlib (a third of a second to import) is imported by `draw` rather than with this
+module: `seatledger --help` and the commands that draw nothing do not need it."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")  # files only, never a screen
-
-import matplotlib.pyplot as plt
 
 from domain.errors import invalid
 from projections.reports import AGING_BUCKETS, Facts, Month, Report, mrr_series
@@ -21,6 +18,11 @@ CHART_DPI = 100
 def draw(facts: Facts, month: Month, report: Report, target: Path) -> None:
     """`mrr`: MRR at each month end up to `month`, per currency. `aging`: what is owed,
     per bucket and currency, at the end of `month`."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, never a screen (a no-op once it is the backend)
+    import matplotlib.pyplot as plt
+
     figure, axes = plt.subplots(figsize=CHART_SIZE_IN, dpi=CHART_DPI)
     try:
         if report.name == "mrr":

@@ -9,6 +9,10 @@ pure function of it, byte for byte the same on every run.
 A document is re-rendered, for an auditor or a customer, with the version it was issued
 with (`IssuedDocument.version`): a change of what any renderer writes is a new version, and
 the old one stays here for the documents issued with it.
+
+The PDF renderer (`pdf`: WeasyPrint, factur-x, pikepdf, half a second to import) is
+imported by `render` when a PDF is asked for, not with this package: a process that never
+renders one (the CLI, most tests) does not pay for it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import hashlib
 from importlib import metadata
 
-from adapters.documents import cii, pdf, ubl
+from adapters.documents import cii, ubl
 from domain.documents import Document, IssuedDocument, Rendering, Seller, document_of
 from domain.invoicing import Invoice, Language
 
@@ -38,6 +42,8 @@ def render(
     if only is not Rendering.UBL:
         made[Rendering.CII] = cii.render(document)
     if only in (None, Rendering.PDF):
+        from adapters.documents import pdf  # deferred: see the module docstring
+
         made[Rendering.PDF] = pdf.render(document, made[Rendering.CII], version)
     return made if only is None else {only: made[only]}
 
