@@ -157,6 +157,13 @@ class Entries:
     def none(cls) -> Entries:
         return cls([], [], [], [], [], [])
 
+    def balanced(self) -> bool:
+        """Double entry: the postings of one event sum to zero in each currency."""
+        sums: dict[str, Decimal] = {}
+        for posting in self.postings:
+            sums[posting.currency] = sums.get(posting.currency, Decimal(0)) + posting.amount
+        return all(total == 0 for total in sums.values())
+
     def came_from(self, version: int) -> None:
         """Names the event every posting, schedule and settlement came from."""
         self.postings = [replace(p, event=version) for p in self.postings]
@@ -240,6 +247,8 @@ class Books(BaseModel):
         if mrr != self.mrr:
             self.mrr = mrr
             entries.mrr.append(MrrChanged(self.account_id, event.effective_at, self.currency, mrr))
+        # A programmer error, not bad input: every rule that posts must post both legs.
+        assert entries.balanced(), (type(event).__name__, entries.postings)
         entries.came_from(event.originator_version)
         return entries
 

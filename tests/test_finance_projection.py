@@ -22,7 +22,7 @@ from adapters.clock import SimulatedClock
 from adapters.gateway import SandboxGateway
 from adapters.simulation import DEFAULT_START, simulate
 from app import Ledger
-from domain.accounting import Schedule
+from domain.accounting import Entries, Posting, Schedule
 from projections.finance import APPLICATION, FinanceProjection, FinanceView, view_for
 from projections.reports import Month, balances
 from settings import Settings
@@ -245,3 +245,17 @@ def test_simulate_command_writes_a_reproducible_history(tmp_path: Path) -> None:
         )
     assert outputs[0] == outputs[1]
     assert all(text.count("\n") > 2 for text in outputs[0]), outputs[0]
+
+
+def test_entries_with_one_leg_missing_are_not_balanced() -> None:
+    """Double entry is asserted where the postings are made (Books.apply): this is the
+    check it asserts, shown to tell a one-legged entry from a balanced one."""
+    account, at = uuid4(), DEFAULT_START
+    debit = Posting(account, at, "EUR", "receivable", Decimal("12.30"), "INV-1")
+    credit = Posting(account, at, "EUR", "revenue", Decimal("-12.30"), "INV-1")
+    other = Posting(account, at, "USD", "revenue", Decimal("-12.30"), "INV-1")
+    entries = Entries.none()
+    entries.postings += [debit, credit]
+    assert entries.balanced()
+    entries.postings.append(other)
+    assert not entries.balanced()
