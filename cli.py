@@ -25,7 +25,7 @@ from rich.console import Console
 # (tests/test_cli_startup.py keeps them out of `import cli`).
 from domain.documents import Rendering
 from domain.errors import DomainError, ErrorCode
-from projections.reports import REPORTS, Month, ReportFormat, render_report
+from projections.reports import REPORTS, Month, ReportFormat, chart, render_report
 
 if TYPE_CHECKING:
     from app import Ledger
@@ -46,7 +46,7 @@ app.add_typer(documents_app, name="documents")
 due_app = typer.Typer(no_args_is_help=True, help="Due work that raised and was set aside")
 app.add_typer(due_app, name="due")
 console = Console()
-# adapters.simulation.DEFAULT_START as typer reads it (a naive date); that module imports
+# simulation.DEFAULT_START as typer reads it (a naive date); that module imports
 # the whole ledger, so the value is repeated here and a test holds the two equal
 FIRST_DAY = datetime(2019, 6, 1)
 # projections.finance.FOLLOW_PAGE_SIZE, repeated for the same reason and held equal the same way
@@ -99,7 +99,7 @@ def simulate(
 
     from adapters.clock import SimulatedClock
     from adapters.gateway import SandboxGateway
-    from adapters.simulation import simulate as run_simulation
+    from simulation import simulate as run_simulation
 
     settings = _settings(store)
     clock = SimulatedClock(start.replace(tzinfo=UTC))
@@ -143,10 +143,10 @@ def report(
     with _opened(store) as ledger:
         found = ledger.report(name, month, currency)
         if format is ReportFormat.PNG:
-            from projections.charts import draw
+            from adapters.charts import draw
 
             target = output or Path(f"{name}-{month}.png")
-            draw(ledger.facts(), Month.parse(month), found, target)
+            draw(chart(ledger.facts(), Month.parse(month), found), target)
             typer.echo(str(target))
         else:
             typer.echo(render_report(found, format), nl=False)
@@ -570,7 +570,7 @@ def audit_docs(
 ) -> None:
     """Writes the event catalog and the traceability matrix (docs/) from the code; with
     --check, exits 1 when either is out of date or a rule has no code or no test."""
-    from projections.documents import ROOT, STORIES, TERMS, gaps, generated, traces
+    from adapters.generated_docs import ROOT, STORIES, TERMS, gaps, generated, traces
 
     stale = []
     for path, text in generated().items():

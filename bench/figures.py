@@ -24,7 +24,6 @@ import psycopg
 
 from adapters.clock import SimulatedClock
 from adapters.gateway import SandboxGateway
-from adapters.simulation import DEFAULT_START, Simulation
 from app import Ledger
 from bench import baselines
 from domain.account import PaymentMethodKind
@@ -32,6 +31,7 @@ from domain.catalog import Cycle
 from domain.commands import AddPaymentMethod, AddSeats, OpenAccount, Owner, RemoveSeats
 from ledger.due_work import DUE_RUN_BATCH
 from settings import Settings
+from simulation import DEFAULT_START, Simulation
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 8  # every simulated history in the benchmark comes from this seed

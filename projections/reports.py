@@ -21,6 +21,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from adapters.charts import Chart, Shape
 from domain.accounting import (
     CANCELLATION_FEES,
     DEFERRED,
@@ -290,6 +291,30 @@ def mrr_series(facts: Facts, last: Month) -> dict[str, list[tuple[str, Decimal]]
             series[currency].append((str(month), value))
         month = month.next
     return dict(series)
+
+
+def chart(facts: Facts, month: Month, report: Report) -> Chart:
+    """The picture of a report: `mrr` as MRR at each month end up to `month`, per
+    currency; `aging` as what is owed at the end of `month`, per bucket and currency."""
+    if report.name == "mrr":
+        series = mrr_series(facts, month)
+        labels = next(([label for label, _ in points] for points in series.values()), [])
+        return Chart(
+            Shape.LINES,
+            f"MRR at each month end, up to {month}",
+            "MRR",
+            tuple(labels),
+            {currency: tuple(v for _, v in points) for currency, points in series.items()},
+        )
+    if report.name == "aging":
+        return Chart(
+            Shape.BARS,
+            f"Receivables aging at the end of {month} (days since issue)",
+            "owed",
+            tuple(label for _, _, label in AGING_BUCKETS),
+            {row[0]: tuple(Decimal(v) for v in row[1:-1]) for row in report.rows},
+        )
+    raise invalid("format", "png draws the mrr and aging reports")
 
 
 # ------------------------------------------------------------------ documents

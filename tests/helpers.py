@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -14,6 +15,9 @@ from domain.commands import GiveConsent, OpenAccount
 from tests.conftest import utc
 
 T = TypeVar("T")
+
+# What a test renders for a person to look at (pages, PDFs, charts) is kept here.
+ARTEFACTS = Path(__file__).resolve().parent.parent / "var" / "artefacts"
 
 
 def at(ledger: Ledger, clock: SimulatedClock, instant: str) -> datetime:

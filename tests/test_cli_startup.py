@@ -30,10 +30,9 @@ HEAVY = (
     "api",
     "scheduler",
     "scenario",
-    "adapters.simulation",
+    "simulation",
     "adapters.documents",
     "projections.finance",
-    "projections.charts",
 )
 # the PDF renderer and the charts, which only rendering needs
 RENDERERS = ("weasyprint", "facturx", "pikepdf", "matplotlib")
@@ -111,8 +110,8 @@ def test_help_lists_every_command() -> None:
 
 
 def test_the_defaults_repeated_in_the_cli_are_the_ones_they_repeat() -> None:
-    from adapters.simulation import DEFAULT_START
     from projections.finance import FOLLOW_PAGE_SIZE
+    from simulation import DEFAULT_START
 
     assert DEFAULT_START.replace(tzinfo=None) == cli.FIRST_DAY
     assert FOLLOW_PAGE_SIZE == cli.FOLLOW_PAGE_SIZE

@@ -17,6 +17,7 @@ from adapters.clock import SimulatedClock
 from api import create_app
 from app import Ledger
 from settings import ApiToken, Permission, Settings
+from tests.helpers import ARTEFACTS
 from tests.serving import serving
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; .ci/run installs it
@@ -30,7 +31,6 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTEFACTS = Path(__file__).resolve().parent.parent / "var" / "artefacts"
 RENDER_TIMEOUT_MS = 20_000
 TOKENS = {"ops": ApiToken(secret="ops-secret", scopes=[Permission.ADMIN])}
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import projections.documents as documents
+import adapters.generated_docs as documents
+from adapters.generated_docs import ROOT, STORIES, TERMS, gaps, generated, rules, traces
 from cli import app as cli_app
 from domain.account import Account
-from projections.documents import ROOT, STORIES, TERMS, gaps, generated, rules, traces
 
 
 def test_the_generated_documents_are_up_to_date() -> None:

@@ -21,12 +21,12 @@ from lxml import etree
 
 from adapters.clock import SimulatedClock
 from adapters.gateway import SandboxGateway
-from adapters.simulation import DEFAULT_START, simulate
 from app import Ledger
 from domain.documents import Rendering
 from domain.errors import DomainError, ErrorCode
 from scenario import run_file
 from settings import Settings
+from simulation import DEFAULT_START, simulate
 from tests.test_scenarios import FILES
 
 VALIDATE = Path(__file__).resolve().parents[2] / "shared" / "einvoicing" / "validate.py"

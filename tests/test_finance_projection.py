@@ -20,12 +20,12 @@ from hypothesis import strategies as st
 
 from adapters.clock import SimulatedClock
 from adapters.gateway import SandboxGateway
-from adapters.simulation import DEFAULT_START, simulate
 from app import Ledger
 from domain.accounting import Entries, Posting, Schedule
 from projections.finance import APPLICATION, FinanceProjection, FinanceView, view_for
 from projections.reports import Month, balances
 from settings import Settings
+from simulation import DEFAULT_START, simulate
 from tests.helpers import eventually
 
 REPO = Path(__file__).resolve().parent.parent

@@ -19,10 +19,11 @@ import pytest
 from adapters.documents import cii, pdf, render, ubl
 from domain.documents import Rendering
 from domain.invoicing import Language
+from tests.helpers import ARTEFACTS as ALL_ARTEFACTS
 from tests.sample_documents import documents
 
 ROOT = Path(__file__).resolve().parent.parent
-ARTEFACTS = ROOT / "var" / "artefacts" / "documents"
+ARTEFACTS = ALL_ARTEFACTS / "documents"
 FACTUR_X = "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#"  # its XMP namespace
 # What version 1 of the renderers writes. A renderer or template that writes anything else
 # is a new version (adapters/documents: VERSION, VERSIONS), never an edit of this one: the
