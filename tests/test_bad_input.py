@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 
 from adapters.clock import SimulatedClock
 from adapters.store import shown
-from api import BODY_MAX_BYTES, create_app
+from api import create_app
+from api.body_limit import BODY_MAX_BYTES
 from app import Ledger
 from cli import banner
 from settings import ApiToken, Permission, Settings

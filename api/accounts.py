@@ -1,0 +1,201 @@
+"""Accounts: opening one, the commands services send it, and what they read of it."""
+
+import re
+from collections.abc import Callable
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Query, Request
+
+from api.params import PAGE_LIMIT_DEFAULT, Created, Cursor, Key, Known, Limit, Page, page
+from api.security import Reader, TheLedger, Writer, sees_addresses
+from app import Ledger
+from domain.commands import (
+    AccountCommand,
+    AddPaymentMethod,
+    AddSeats,
+    Cancel,
+    ChangePlan,
+    ChooseLanguage,
+    CorrectInvoice,
+    OpenAccount,
+    OpenWithCode,
+    RecordActivity,
+    RedeemCode,
+    RemoveSeats,
+    ReportSharedLogin,
+    ResolveSharedLogin,
+    SetBillingDetails,
+    SetVatId,
+)
+from domain.values import Day
+
+router = APIRouter()
+
+
+@router.post("/accounts", status_code=201, response_model=Created, tags=["accounts"])
+def open_account(
+    command: OpenAccount, actor: Writer, ledger: TheLedger, key: Key = None
+) -> Created:
+    return Created(id=ledger.open_account(command, actor=actor, idempotency_key=key))
+
+
+@router.post("/codes/redemptions", status_code=201, response_model=Created, tags=["accounts"])
+def open_with_code(
+    command: OpenWithCode, actor: Writer, ledger: TheLedger, key: Key = None
+) -> Created:
+    """LTD-2/LTD-3: a lifetime-deal code opens an account."""
+    return Created(id=ledger.open_with_code(command, actor=actor, idempotency_key=key))
+
+
+@router.get("/accounts", response_model=Page[str], tags=["accounts"])
+def list_accounts(
+    actor: Reader, ledger: TheLedger, limit: Limit = PAGE_LIMIT_DEFAULT, cursor: Cursor = None
+) -> Page[str]:
+    return page([str(a) for a in ledger.account_ids()], limit, cursor)
+
+
+@router.get("/accounts/{account_id}", tags=["accounts"])
+def get_account(account_id: UUID, actor: Reader, ledger: TheLedger, when: Known) -> dict[str, Any]:
+    return ledger.account(account_id, **when)
+
+
+def operation(kind: type[AccountCommand]) -> str:
+    """A command's operation id, the name a generated client calls: `AddSeats`, `add_seats`."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", kind.__name__).lower()
+
+
+def account_command(
+    target: APIRouter, path: str, kind: type[AccountCommand], who: Any, tag: str
+) -> None:
+    """A command on one account: 200 with the account id, or a problem document. `who`
+    is the scope it needs (services write; the vendor's own commands need admin)."""
+    summary = kind.__doc__.split(". ")[0] if kind.__doc__ else None
+    route = target.post(
+        f"/accounts/{{account_id}}/{path}",
+        response_model=Created,
+        tags=[tag],
+        summary=summary,
+        name=operation(kind),
+    )
+    if not kind.model_fields:
+
+        def plain(account_id: UUID, actor: who, ledger: TheLedger, key: Key = None) -> Created:
+            ledger.execute(account_id, kind(), actor=actor, idempotency_key=key)
+            return Created(id=account_id)
+
+        route(plain)
+        return
+
+    def with_body(
+        account_id: UUID,
+        command: Annotated[kind, Body()],  # type: ignore[valid-type]
+        actor: who,
+        ledger: TheLedger,
+        key: Key = None,
+    ) -> Created:
+        ledger.execute(account_id, command, actor=actor, idempotency_key=key)
+        return Created(id=account_id)
+
+    route(with_body)
+
+
+COMMANDS: tuple[tuple[str, type[AccountCommand]], ...] = (
+    ("seats", AddSeats),
+    ("seats/removal", RemoveSeats),
+    ("plan", ChangePlan),
+    ("payment-method", AddPaymentMethod),
+    ("billing-details", SetBillingDetails),
+    ("vat-id", SetVatId),
+    ("language", ChooseLanguage),
+    ("activity", RecordActivity),
+    ("cancellation", Cancel),
+    ("shared-logins", ReportSharedLogin),
+    ("shared-logins/resolution", ResolveSharedLogin),
+    ("invoice-correction", CorrectInvoice),
+)
+for _path, _kind in COMMANDS:
+    account_command(router, _path, _kind, Writer, "account commands")
+
+
+@router.post("/accounts/{account_id}/lifetime-code", response_model=Created, tags=["accounts"])
+def redeem_code(
+    account_id: UUID, command: RedeemCode, actor: Writer, ledger: TheLedger, key: Key = None
+) -> Created:
+    """LTD-4: one code per account; a code redeemed a second time suspends both."""
+    ledger.redeem_code(account_id, command, actor=actor, idempotency_key=key)
+    return Created(id=account_id)
+
+
+# ------------------------------------------------------------------ account reads
+
+
+def account_list(path: str, name: str, read: Callable[..., list[dict[str, Any]]]) -> None:
+    @router.get(
+        f"/accounts/{{account_id}}/{path}",
+        response_model=Page[dict[str, Any]],
+        tags=["account reads"],
+        name=name,
+    )
+    def listing(
+        account_id: UUID,
+        actor: Reader,
+        when: Known,
+        ledger: TheLedger,
+        limit: Limit = PAGE_LIMIT_DEFAULT,
+        cursor: Cursor = None,
+    ) -> Page[dict[str, Any]]:
+        return page(read(ledger, account_id, **when), limit, cursor)
+
+
+account_list("invoices", "list_invoices", Ledger.invoices)
+account_list("payments", "list_payments", Ledger.payments)
+account_list("refunds", "list_refunds", Ledger.refunds)
+
+
+@router.get(
+    "/accounts/{account_id}/notifications",
+    response_model=Page[dict[str, Any]],
+    tags=["account reads"],
+)
+def notifications(
+    account_id: UUID,
+    request: Request,
+    actor: Reader,
+    when: Known,
+    ledger: TheLedger,
+    limit: Limit = PAGE_LIMIT_DEFAULT,
+    cursor: Cursor = None,
+) -> Page[dict[str, Any]]:
+    """The owner's notifications; the address each went to only for scopes that
+    command the account (finance and audit read no personal data here)."""
+    found = ledger.notifications(account_id, **when)
+    if not sees_addresses(request, actor):
+        found = [{**n, "to": None} for n in found]
+    return page(found, limit, cursor)
+
+
+@router.get("/accounts/{account_id}/balance", tags=["account reads"])
+def balance(account_id: UUID, actor: Reader, ledger: TheLedger, when: Known) -> dict[str, str]:
+    return ledger.balance(account_id, **when)
+
+
+@router.get("/accounts/{account_id}/credit-window", tags=["account reads"])
+def credit_window(
+    account_id: UUID, actor: Reader, ledger: TheLedger, when: Known
+) -> dict[str, Any] | None:
+    return ledger.credit_window(account_id, **when)
+
+
+@router.get("/accounts/{account_id}/liability-cap", tags=["account reads"])
+def liability_cap(
+    account_id: UUID, on: Annotated[Day, Query()], actor: Reader, ledger: TheLedger, when: Known
+) -> dict[str, str]:
+    return {"cap": ledger.liability_cap(account_id, on, **when)}
+
+
+@router.get("/accounts/{account_id}/subprocessors", tags=["account reads"])
+def subprocessors(
+    account_id: UUID, on: Annotated[Day, Query()], actor: Reader, ledger: TheLedger, when: Known
+) -> list[str]:
+    return ledger.subprocessors(account_id, on, **when)
