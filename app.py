@@ -480,7 +480,7 @@ class Ledger:
         self, account_id: UUID, *, as_of: When = None, known_at: When = None
     ) -> list[dict[str, Any]]:
         found = self.load(account_id, Knowledge.of(as_of, known_at))
-        return [views.invoice_view(i) for i in found.invoices]
+        return [views.invoice_view(account_id, i) for i in found.invoices]
 
     def payments(
         self, account_id: UUID, *, as_of: When = None, known_at: When = None
@@ -494,11 +494,10 @@ class Ledger:
 
     def balance(
         self, account_id: UUID, *, as_of: When = None, known_at: When = None
-    ) -> dict[str, str]:
+    ) -> dict[str, Any]:
         """What the account owes and holds: now, or at `as_of` as known at `known_at`."""
         known = Knowledge.of(as_of, known_at)
-        found = self.load(account_id, known).balance(known.instant(self.now()))
-        return {k: str(v) for k, v in found.items()}
+        return views.balance_view(self.load(account_id, known).balance(known.instant(self.now())))
 
     def notifications(
         self, account_id: UUID, *, as_of: When = None, known_at: When = None
@@ -512,9 +511,9 @@ class Ledger:
         *,
         as_of: When = None,
         known_at: When = None,
-    ) -> str:
+    ) -> dict[str, Any]:
         account = self.load(account_id, Knowledge.of(as_of, known_at))
-        return str(account.liability_cap(day(claim_date, "on")))
+        return views.liability_cap_view(account.liability_cap(day(claim_date, "on")))
 
     def credit_window(
         self, account_id: UUID, *, as_of: When = None, known_at: When = None
@@ -536,14 +535,14 @@ class Ledger:
                 continue  # not yet opened, or not yet known
             window = views.window_view(account, known.instant(self.now()))
             if window is not None:
-                windows.append({"account": str(account_id), "slug": account.slug, **window})
+                windows.append(window)
         return windows
 
     def invoice(self, number: str) -> dict[str, Any]:
         """One invoice or credit note, as it stands now (its status follows payments)."""
         found = find_issued(self.store, number)
         current = self.load(found.account_id).invoice(number)
-        return {"account": str(found.account_id)} | views.invoice_view(current)
+        return views.invoice_view(found.account_id, current)
 
     # ------------------------------------------------------------ documents
 
@@ -602,10 +601,7 @@ class Ledger:
         at = known.instant(self.now())
         # entries effective at `at` are in; revenue of the days before that day's
         totals = balances(self.facts(known.known_at), at.date(), at + timedelta.resolution)
-        view: dict[str, Any] = {"balanced": balanced(totals)}
-        for currency, accounts in totals.items():
-            view[currency] = {name: f"{amount:.2f}" for name, amount in accounts.items()}
-        return view
+        return views.trial_balance_view(balanced(totals), totals)
 
     # ------------------------------------------------------------ audit
 

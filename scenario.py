@@ -264,7 +264,7 @@ def run_query(ledger: Ledger, names: Names, query: str) -> Any:
     if head in per_account and len(rest) == 1:
         return per_account[head](names.account(rest[0]))
     if head == "liability_cap" and len(rest) == 3 and rest[1] == "on":
-        return ledger.liability_cap(names.account(rest[0]), rest[2])
+        return ledger.liability_cap(names.account(rest[0]), rest[2])["cap"]
     if head == "subject" and len(rest) == 1:
         return ledger.subject(names.subject(rest[0]))
     if head == "retention" and len(rest) == 1:
@@ -275,6 +275,13 @@ def run_query(ledger: Ledger, names: Names, query: str) -> Any:
 
 
 # ---------------------------------------------------------------- matching
+
+
+def _story_money(actual: Any) -> Any:
+    """The ledger writes money as {amount, currency}; the story format as "30.00 USD"."""
+    if isinstance(actual, dict) and set(actual) == {"amount", "currency"}:
+        return f"{actual['amount']} {actual['currency']}"
+    return actual
 
 
 def _same_scalar(expected: Any, actual: Any) -> bool:
@@ -326,6 +333,7 @@ def match(expected: Any, actual: Any, path: str) -> list[tuple[str, Any, Any]]:
         for index, (e, a) in enumerate(zip(expected, actual, strict=True)):
             found += match(e, a, f"{path}[{index}]")
         return found
+    actual = _story_money(actual)
     return [] if _same_scalar(expected, actual) else [(path, expected, actual)]
 
 

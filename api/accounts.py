@@ -5,9 +5,10 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Query, Request, Response
+from starlette.exceptions import HTTPException
 
-from api.params import PAGE_LIMIT_DEFAULT, Created, Cursor, Key, Known, Limit, Page, page
+from api.params import PAGE_LIMIT_DEFAULT, Cursor, Key, Known, Limit, Page, page
 from api.security import Reader, TheLedger, Writer, sees_addresses
 from app import Ledger
 from domain.commands import (
@@ -29,23 +30,60 @@ from domain.commands import (
     SetVatId,
 )
 from domain.values import Day
+from ledger.views import (
+    AccountView,
+    BalanceView,
+    CreditWindowView,
+    InvoiceView,
+    LiabilityCapView,
+    NotificationView,
+    PaymentView,
+    RefundView,
+    View,
+)
 
 router = APIRouter()
 
 
-@router.post("/accounts", status_code=201, response_model=Created, tags=["accounts"])
+CREATED: dict[int | str, dict[str, Any]] = {
+    201: {
+        "headers": {
+            "Location": {"description": "the new account's address", "schema": {"type": "string"}}
+        }
+    }
+}
+
+
+def _created(ledger: Ledger, account_id: UUID, response: Response) -> dict[str, Any]:
+    """201 with the account as it now stands (on a repeat of the same idempotency key,
+    the account the first request opened, as it stands now) and its address."""
+    response.headers["Location"] = f"/accounts/{account_id}"
+    return ledger.account(account_id)
+
+
+@router.post(
+    "/accounts", status_code=201, response_model=AccountView, responses=CREATED, tags=["accounts"]
+)
 def open_account(
-    command: OpenAccount, actor: Writer, ledger: TheLedger, key: Key = None
-) -> Created:
-    return Created(id=ledger.open_account(command, actor=actor, idempotency_key=key))
+    command: OpenAccount, actor: Writer, ledger: TheLedger, response: Response, key: Key = None
+) -> dict[str, Any]:
+    opened = ledger.open_account(command, actor=actor, idempotency_key=key)
+    return _created(ledger, opened, response)
 
 
-@router.post("/codes/redemptions", status_code=201, response_model=Created, tags=["accounts"])
+@router.post(
+    "/codes/redemptions",
+    status_code=201,
+    response_model=AccountView,
+    responses=CREATED,
+    tags=["accounts"],
+)
 def open_with_code(
-    command: OpenWithCode, actor: Writer, ledger: TheLedger, key: Key = None
-) -> Created:
+    command: OpenWithCode, actor: Writer, ledger: TheLedger, response: Response, key: Key = None
+) -> dict[str, Any]:
     """LTD-2/LTD-3: a lifetime-deal code opens an account."""
-    return Created(id=ledger.open_with_code(command, actor=actor, idempotency_key=key))
+    opened = ledger.open_with_code(command, actor=actor, idempotency_key=key)
+    return _created(ledger, opened, response)
 
 
 @router.get("/accounts", response_model=Page[str], tags=["accounts"])
@@ -55,7 +93,7 @@ def list_accounts(
     return page([str(a) for a in ledger.account_ids()], limit, cursor)
 
 
-@router.get("/accounts/{account_id}", tags=["accounts"])
+@router.get("/accounts/{account_id}", response_model=AccountView, tags=["accounts"])
 def get_account(account_id: UUID, actor: Reader, ledger: TheLedger, when: Known) -> dict[str, Any]:
     return ledger.account(account_id, **when)
 
@@ -68,21 +106,24 @@ def operation(kind: type[AccountCommand]) -> str:
 def account_command(
     target: APIRouter, path: str, kind: type[AccountCommand], who: Any, tag: str
 ) -> None:
-    """A command on one account: 200 with the account id, or a problem document. `who`
-    is the scope it needs (services write; the vendor's own commands need admin)."""
+    """A command on one account: 200 with the account as the command left it, or a problem
+    document. `who` is the scope it needs (services write; the vendor's own commands need
+    admin)."""
     summary = kind.__doc__.split(". ")[0] if kind.__doc__ else None
     route = target.post(
         f"/accounts/{{account_id}}/{path}",
-        response_model=Created,
+        response_model=AccountView,
         tags=[tag],
         summary=summary,
         name=operation(kind),
     )
     if not kind.model_fields:
 
-        def plain(account_id: UUID, actor: who, ledger: TheLedger, key: Key = None) -> Created:
+        def plain(
+            account_id: UUID, actor: who, ledger: TheLedger, key: Key = None
+        ) -> dict[str, Any]:
             ledger.execute(account_id, kind(), actor=actor, idempotency_key=key)
-            return Created(id=account_id)
+            return ledger.account(account_id)
 
         route(plain)
         return
@@ -93,9 +134,9 @@ def account_command(
         actor: who,
         ledger: TheLedger,
         key: Key = None,
-    ) -> Created:
+    ) -> dict[str, Any]:
         ledger.execute(account_id, command, actor=actor, idempotency_key=key)
-        return Created(id=account_id)
+        return ledger.account(account_id)
 
     route(with_body)
 
@@ -118,22 +159,24 @@ for _path, _kind in COMMANDS:
     account_command(router, _path, _kind, Writer, "account commands")
 
 
-@router.post("/accounts/{account_id}/lifetime-code", response_model=Created, tags=["accounts"])
+@router.post("/accounts/{account_id}/lifetime-code", response_model=AccountView, tags=["accounts"])
 def redeem_code(
     account_id: UUID, command: RedeemCode, actor: Writer, ledger: TheLedger, key: Key = None
-) -> Created:
+) -> dict[str, Any]:
     """LTD-4: one code per account; a code redeemed a second time suspends both."""
     ledger.redeem_code(account_id, command, actor=actor, idempotency_key=key)
-    return Created(id=account_id)
+    return ledger.account(account_id)
 
 
 # ------------------------------------------------------------------ account reads
 
 
-def account_list(path: str, name: str, read: Callable[..., list[dict[str, Any]]]) -> None:
+def account_list(
+    path: str, name: str, read: Callable[..., list[dict[str, Any]]], view: type[View]
+) -> None:
     @router.get(
         f"/accounts/{{account_id}}/{path}",
-        response_model=Page[dict[str, Any]],
+        response_model=Page[view],  # type: ignore[valid-type]
         tags=["account reads"],
         name=name,
     )
@@ -148,14 +191,14 @@ def account_list(path: str, name: str, read: Callable[..., list[dict[str, Any]]]
         return page(read(ledger, account_id, **when), limit, cursor)
 
 
-account_list("invoices", "list_invoices", Ledger.invoices)
-account_list("payments", "list_payments", Ledger.payments)
-account_list("refunds", "list_refunds", Ledger.refunds)
+account_list("invoices", "list_invoices", Ledger.invoices, InvoiceView)
+account_list("payments", "list_payments", Ledger.payments, PaymentView)
+account_list("refunds", "list_refunds", Ledger.refunds, RefundView)
 
 
 @router.get(
     "/accounts/{account_id}/notifications",
-    response_model=Page[dict[str, Any]],
+    response_model=Page[NotificationView],
     tags=["account reads"],
 )
 def notifications(
@@ -175,23 +218,35 @@ def notifications(
     return page(found, limit, cursor)
 
 
-@router.get("/accounts/{account_id}/balance", tags=["account reads"])
-def balance(account_id: UUID, actor: Reader, ledger: TheLedger, when: Known) -> dict[str, str]:
+@router.get("/accounts/{account_id}/balance", response_model=BalanceView, tags=["account reads"])
+def balance(account_id: UUID, actor: Reader, ledger: TheLedger, when: Known) -> dict[str, Any]:
     return ledger.balance(account_id, **when)
 
 
-@router.get("/accounts/{account_id}/credit-window", tags=["account reads"])
+@router.get(
+    "/accounts/{account_id}/credit-window",
+    response_model=CreditWindowView,
+    tags=["account reads"],
+)
 def credit_window(
     account_id: UUID, actor: Reader, ledger: TheLedger, when: Known
-) -> dict[str, Any] | None:
-    return ledger.credit_window(account_id, **when)
+) -> dict[str, Any]:
+    """CREDIT-3: the open prepaid pool's window; 404 (NOT_FOUND) when none is open."""
+    found = ledger.credit_window(account_id, **when)
+    if found is None:
+        raise HTTPException(404, "the account has no open prepaid pool")
+    return found
 
 
-@router.get("/accounts/{account_id}/liability-cap", tags=["account reads"])
+@router.get(
+    "/accounts/{account_id}/liability-cap",
+    response_model=LiabilityCapView,
+    tags=["account reads"],
+)
 def liability_cap(
     account_id: UUID, on: Annotated[Day, Query()], actor: Reader, ledger: TheLedger, when: Known
-) -> dict[str, str]:
-    return {"cap": ledger.liability_cap(account_id, on, **when)}
+) -> dict[str, Any]:
+    return ledger.liability_cap(account_id, on, **when)
 
 
 @router.get("/accounts/{account_id}/subprocessors", tags=["account reads"])

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from api.params import DocumentNumber
 from api.security import Reader, TheLedger
 from domain.documents import Rendering
+from ledger.views import InvoiceView
 
 router = APIRouter()
 
@@ -52,6 +53,7 @@ class DocumentFormat(StrEnum):
     tags=["account reads"],
     responses={
         200: {
+            "model": InvoiceView,
             "content": {
                 "application/json": {},
                 "application/pdf": {},

@@ -1,13 +1,18 @@
-"""What finance reads (finance:read): the trial balance and the open credit windows."""
+"""What finance reads (finance:read): the trial balance, the open credit windows and the
+month-end reports."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header, Path, Query
+from fastapi.responses import JSONResponse, Response
 
-from api.params import PAGE_LIMIT_DEFAULT, Cursor, Known, Limit, Page, page
+from api.params import PAGE_LIMIT_DEFAULT, Cursor, Known, KnownAt, Limit, Page, page
 from api.security import Finance, TheLedger
+from ledger.views import CreditWindowView, ReportView
+from projections.reports import REPORTS, ReportFormat, render_report, report_document
 
 router = APIRouter(tags=["finance"])
+CSV = "text/csv"
 
 
 @router.get("/ledger")
@@ -15,12 +20,39 @@ def trial_balance(actor: Finance, ledger: TheLedger, when: Known) -> dict[str, A
     return ledger.ledger(**when)
 
 
-@router.get("/credit-windows", response_model=Page[dict[str, Any]])
+@router.get("/credit-windows", response_model=Page[CreditWindowView])
 def credit_windows(
     actor: Finance,
     ledger: TheLedger,
     when: Known,
     limit: Limit = PAGE_LIMIT_DEFAULT,
     cursor: Cursor = None,
-) -> Page[dict[str, Any]]:
+) -> Page[Any]:
     return page(ledger.credit_windows(**when), limit, cursor)
+
+
+@router.get(
+    "/reports/{name}",
+    response_model=ReportView,
+    responses={200: {"content": {CSV: {"schema": {"type": "string"}}}}},
+)
+def report(
+    name: Annotated[str, Path(description=f"one of: {', '.join(REPORTS)}")],
+    month: Annotated[str, Query(pattern=r"^[0-9]{4}-[0-9]{2}$", description="YYYY-MM")],
+    actor: Finance,
+    ledger: TheLedger,
+    currency: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
+    known_at: KnownAt = None,
+    accept: Annotated[str | None, Header()] = None,
+) -> Response:
+    """A month-end report, as JSON (amounts as money) or, asked for `text/csv`, as the
+    CSV `seatledger report --format csv` writes. `known_at` shows it as it could have been
+    drawn up then."""
+    found = ledger.report(name, month, currency, known_at=known_at)
+    if CSV in (accept or ""):
+        return Response(
+            render_report(found, ReportFormat.CSV),
+            media_type=CSV,
+            headers={"Content-Disposition": f'attachment; filename="{name}-{month}.csv"'},
+        )
+    return JSONResponse(report_document(found))

@@ -96,5 +96,11 @@ class Money:
     def __str__(self) -> str:
         return f"{self.amount:.{MINOR_UNITS[self.currency]}f} {self.currency}"
 
+    def as_json(self) -> dict[str, str]:
+        """Money as the API and the reports write it: the amount as a string with the
+        currency's decimals (never a float a client might round), and the currency."""
+        amount, currency = str(self).split(" ")
+        return {"amount": amount, "currency": currency}
+
     def is_positive(self) -> bool:
         return self.amount > 0

@@ -356,7 +356,7 @@ class DataSubjects:
                 "owner": account.owner.model_dump(mode="json") if account.owner else None,
                 "company": account.company,
                 "country": account.country,
-                "invoices": [views.invoice_view(i) for i in account.invoices],
+                "invoices": [views.invoice_view(account.id, i) for i in account.invoices],
                 "payments": views.payment_views(account),
                 "refunds": views.refund_views(account),
                 "notifications": views.notification_views(account),

@@ -3,13 +3,16 @@ describes, for the API, the CLI and the subject's export alike."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from pydantic import BaseModel, ConfigDict
+
 from adapters.failures import Failure
 from domain.account import Account, AccountStatus
+from domain.catalog import Cycle
 from domain.dates import iso
 from domain.invoicing import Invoice
 from domain.money import Money
@@ -21,75 +24,209 @@ def instant(value: datetime | None) -> str | None:
     return iso(value) if value is not None else None
 
 
+class View(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class MoneyView(View):
+    """Money as the API and the reports write it (Money.as_json)."""
+
+    amount: str
+    currency: str
+
+    @classmethod
+    def of(cls, money: Money) -> MoneyView:
+        return cls.model_validate(money.as_json())
+
+
+class AccountView(View):
+    id: UUID
+    status: AccountStatus
+    plan: str
+    cycle: Cycle
+    seats: int
+    suspension_reasons: list[str]
+    trial_ends_at: str | None
+    period_start: str | None
+    period_end: str | None
+    region: str
+    slug: str
+    currency: str
+    country: str
+    language: str
+    cancellation_effective_at: str | None
+
+
 def account_view(a: Account) -> dict[str, Any]:
     period = a.period if a.status is not AccountStatus.TRIALING else None
-    return {
-        "id": str(a.id),
-        "status": a.status.value,
-        "plan": a.plan,
-        "cycle": a.cycle.value,
-        "seats": a.seats,
-        "suspension_reasons": sorted(r.value for r in a.suspension_reasons),
-        "trial_ends_at": instant(a.trial_ends_at),
-        "period_start": instant(period.start if period else None),
-        "period_end": instant(period.end if period else None),
-        "region": a.region,
-        "slug": a.slug,
-        "currency": a.currency,
-        "country": a.country,
-        "language": a.language.value,
-        "cancellation_effective_at": instant(a.cancellation_effective_at),
-    }
+    return AccountView(
+        id=a.id,
+        status=a.status,
+        plan=a.plan,
+        cycle=a.cycle,
+        seats=a.seats,
+        suspension_reasons=sorted(r.value for r in a.suspension_reasons),
+        trial_ends_at=instant(a.trial_ends_at),
+        period_start=instant(period.start if period else None),
+        period_end=instant(period.end if period else None),
+        region=a.region,
+        slug=a.slug,
+        currency=a.currency,
+        country=a.country,
+        language=a.language.value,
+        cancellation_effective_at=instant(a.cancellation_effective_at),
+    ).model_dump(mode="json")
 
 
-def invoice_view(i: Invoice) -> dict[str, Any]:
-    def money(amount: Decimal) -> str:
-        return str(i.money(amount))
+class InvoiceLineView(View):
+    description: str
+    amount: MoneyView
+    rule: str
 
-    return {
-        "number": i.number,
-        "kind": i.kind.value,
-        "issued_at": iso(i.issued_at),
-        "lines": [
-            {"description": line.description, "amount": money(line.amount), "rule": line.rule}
+
+class BilledToView(View):
+    name: str
+    company: str | None
+
+
+class InvoiceView(View):
+    number: str
+    account: UUID
+    kind: str
+    issued_at: str
+    lines: list[InvoiceLineView]
+    net: MoneyView
+    vat: MoneyView
+    vat_rate: str
+    vat_treatment: str
+    total: MoneyView
+    status: str
+    credits: str | None
+    reissue_of: str | None
+    billed_to: BilledToView | None
+
+
+def invoice_view(account_id: UUID, i: Invoice) -> dict[str, Any]:
+    def money(amount: Decimal) -> MoneyView:
+        return MoneyView.of(i.money(amount))
+
+    return InvoiceView(
+        number=i.number,
+        account=account_id,
+        kind=i.kind.value,
+        issued_at=iso(i.issued_at),
+        lines=[
+            InvoiceLineView(description=line.description, amount=money(line.amount), rule=line.rule)
             for line in i.lines
         ],
-        "net": money(i.net),
-        "vat": money(i.vat),
-        "vat_rate": f"{i.vat_rate}%",
-        "vat_treatment": i.vat_treatment.value,
-        "total": money(i.total),
-        "status": i.status.value,
-        "credits": i.credits,
-        "reissue_of": i.reissue_of,
-        "billed_to": (
-            {"name": i.billed_to.name, "company": i.billed_to.company} if i.billed_to else None
+        net=money(i.net),
+        vat=money(i.vat),
+        vat_rate=f"{i.vat_rate}%",
+        vat_treatment=i.vat_treatment.value,
+        total=money(i.total),
+        status=i.status.value,
+        credits=i.credits,
+        reissue_of=i.reissue_of,
+        billed_to=(
+            BilledToView(name=i.billed_to.name, company=i.billed_to.company)
+            if i.billed_to
+            else None
         ),
-    }
+    ).model_dump(mode="json")
+
+
+class PaymentView(View):
+    invoice: str
+    amount: MoneyView
+    status: str
+    at: str
+    attempt: int
 
 
 def payment_views(a: Account) -> list[dict[str, Any]]:
     return [
-        {
-            "invoice": p.invoice,
-            "amount": str(a.money(p.amount)),
-            "status": p.status.value,
-            "at": iso(p.at),
-            "attempt": p.attempt,
-        }
+        PaymentView(
+            invoice=p.invoice,
+            amount=MoneyView.of(a.money(p.amount)),
+            status=p.status.value,
+            at=iso(p.at),
+            attempt=p.attempt,
+        ).model_dump(mode="json")
         for p in a.payments
     ]
 
 
+class RefundView(View):
+    amount: MoneyView
+    at: str
+    rule: str
+
+
 def refund_views(a: Account) -> list[dict[str, Any]]:
-    return [{"amount": str(a.money(r.amount)), "at": iso(r.at), "rule": r.rule} for r in a.refunds]
+    return [
+        RefundView(amount=MoneyView.of(a.money(r.amount)), at=iso(r.at), rule=r.rule).model_dump(
+            mode="json"
+        )
+        for r in a.refunds
+    ]
+
+
+class NotificationView(View):
+    id: UUID
+    kind: str
+    to: str | None  # None where the reader may not see owners' addresses
+    at: str
+    subject: str | None  # what it is about: an invoice number, a price change, ...
 
 
 def notification_views(a: Account) -> list[dict[str, Any]]:
     return [
-        {"kind": n.kind.value, "to": n.to, "at": iso(n.at), "subject": n.subject, "id": str(n.id)}
+        NotificationView(
+            id=n.id, kind=n.kind.value, to=n.to, at=iso(n.at), subject=n.subject
+        ).model_dump(mode="json")
         for n in a.notifications
     ]
+
+
+class BalanceView(View):
+    receivable: MoneyView
+    prepaid_credit: MoneyView
+    paid: MoneyView
+    refunded: MoneyView
+
+
+def balance_view(found: dict[str, Money]) -> dict[str, Any]:
+    return BalanceView.model_validate(
+        {name: MoneyView.of(amount) for name, amount in found.items()}
+    ).model_dump(mode="json")
+
+
+class LiabilityCapView(View):
+    cap: MoneyView
+
+
+def liability_cap_view(cap: Money) -> dict[str, Any]:
+    return LiabilityCapView(cap=MoneyView.of(cap)).model_dump(mode="json")
+
+
+class WindowChangeView(View):
+    day: date
+    old_rate: MoneyView
+    new_rate: MoneyView
+    remaining: MoneyView
+    old_end: date
+    new_end: date
+
+
+class CreditWindowView(View):
+    """CREDIT-3: an open prepaid pool's window."""
+
+    account: UUID
+    slug: str
+    active_from: date
+    remaining: MoneyView
+    ends_on: date
+    changes: list[WindowChangeView]
 
 
 def window_view(account: Account, at: datetime) -> dict[str, Any] | None:
@@ -97,22 +234,45 @@ def window_view(account: Account, at: datetime) -> dict[str, Any] | None:
     window = account.credit_window(at)
     if window is None:
         return None
-    return {
-        "active_from": str(window.active_from),
-        "remaining": str(Money.of(window.remaining, account.currency)),
-        "ends_on": str(window.ends_on),
-        "changes": [
-            {
-                "day": str(c.day),
-                "old_rate": str(account.money(c.old_rate)),
-                "new_rate": str(account.money(c.new_rate)),
-                "remaining": str(account.money(c.remaining)),
-                "old_end": str(c.old_end),
-                "new_end": str(c.new_end),
-            }
+    money = account.money
+    return CreditWindowView(
+        account=account.id,
+        slug=account.slug,
+        active_from=window.active_from,
+        remaining=MoneyView.of(Money.of(window.remaining, account.currency)),
+        ends_on=window.ends_on,
+        changes=[
+            WindowChangeView(
+                day=c.day,
+                old_rate=MoneyView.of(money(c.old_rate)),
+                new_rate=MoneyView.of(money(c.new_rate)),
+                remaining=MoneyView.of(money(c.remaining)),
+                old_end=c.old_end,
+                new_end=c.new_end,
+            )
             for c in window.changes
         ],
-    }
+    ).model_dump(mode="json")
+
+
+class ReportView(View):
+    """A month-end report for programs (projections.reports.report_document)."""
+
+    report: str
+    title: str
+    columns: list[str]
+    rows: list[dict[str, MoneyView | str]]
+    summary: dict[str, Any]
+
+
+def trial_balance_view(is_balanced: bool, totals: dict[str, dict[str, Decimal]]) -> dict[str, Any]:
+    """`balanced`, and per currency each ledger account's total (SCENARIOS.md `ledger`)."""
+    view: dict[str, Any] = {"balanced": is_balanced}
+    for currency, accounts in totals.items():
+        view[currency] = {
+            name: Money.of(amount, currency).as_json() for name, amount in accounts.items()
+        }
+    return view
 
 
 def subject_view(found: Subject, *, erasure_pending: bool) -> dict[str, Any]:

@@ -37,9 +37,11 @@ from domain.accounting import (
     recognition,
 )
 from domain.errors import invalid
-from domain.money import round_half_up
+from domain.money import Money, round_half_up
 
 TEXT_COLUMNS = {"currency", "account", "number", "kind", "issued_at", "credits", "country"}
+# The columns that are not amounts in the row's currency: the rest are money
+NOT_MONEY = TEXT_COLUMNS | {"rate", "treatment", "at", "rule", "active_from", "ends_on"}
 AGING_BUCKETS = ((0, 30, "0-30"), (31, 60, "31-60"), (61, 90, "61-90"), (91, None, "90+"))
 
 
@@ -111,7 +113,7 @@ class Report:
     title: str
     columns: list[str]
     rows: list[list[str]] = field(default_factory=list)
-    summary: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)  # totals as Money, nested by heading
 
     def records(self) -> list[dict[str, str]]:
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
@@ -164,8 +166,8 @@ def trial_balance(facts: Facts, month: Month) -> Report:
         "balanced": balanced(totals),
         "totals": {
             cur: {
-                "debit": money(sum((a for a in acc.values() if a > 0), Decimal(0)), cur),
-                "credit": money(-sum((a for a in acc.values() if a < 0), Decimal(0)), cur),
+                "debit": Money.of(sum((a for a in acc.values() if a > 0), Decimal(0)), cur),
+                "credit": Money.of(-sum((a for a in acc.values() if a < 0), Decimal(0)), cur),
             }
             for cur, acc in totals.items()
         },
@@ -211,12 +213,12 @@ def revenue(facts: Facts, month: Month) -> Report:
         deferred = -accounts.get(DEFERRED, Decimal(0))
         prepaid = -accounts.get(PREPAID, Decimal(0))
         reconciliation[currency] = {
-            "invoiced_net": money(invoiced, currency),
-            "credit_notes_net": money(credited, currency),
-            "recognised": money(recognised, currency),
-            "deferred": money(deferred, currency),
-            "prepaid_outstanding": money(prepaid, currency),
-            "refunded": money(refunded, currency),
+            "invoiced_net": Money.of(invoiced, currency),
+            "credit_notes_net": Money.of(credited, currency),
+            "recognised": Money.of(recognised, currency),
+            "deferred": Money.of(deferred, currency),
+            "prepaid_outstanding": Money.of(prepaid, currency),
+            "refunded": Money.of(refunded, currency),
             "reconciles": invoiced - credited == recognised + deferred + prepaid + refunded,
         }
     report.summary = reconciliation
@@ -348,7 +350,7 @@ def invoices(facts: Facts, month: Month) -> Report:
             totals[f"{d.currency} {d.kind}"]["count"] += 1
             totals[f"{d.currency} {d.kind}"]["total"] += d.total
     report.summary = {
-        key: {"count": int(v["count"]), "total": str(v["total"])}
+        key: {"count": int(v["count"]), "total": Money.of(v["total"], key.split(" ")[0])}
         for key, v in sorted(totals.items())
     }
     return report
@@ -377,7 +379,7 @@ def vat(facts: Facts, month: Month) -> Report:
         )
         if treatment == "reverse_charge":
             reverse[currency] += net
-    report.summary = {"reverse_charge_net": {c: money(v, c) for c, v in sorted(reverse.items())}}
+    report.summary = {"reverse_charge_net": {c: Money.of(v, c) for c, v in sorted(reverse.items())}}
     return report
 
 
@@ -396,7 +398,7 @@ def refunds(facts: Facts, month: Month) -> Report:
                 ]
             )
             totals[r.currency] += r.amount
-    report.summary = {"total": {c: money(v, c) for c, v in sorted(totals.items())}}
+    report.summary = {"total": {c: Money.of(v, c) for c, v in sorted(totals.items())}}
     return report
 
 
@@ -498,6 +500,35 @@ class ReportFormat(StrEnum):
     PNG = "png"
 
 
+def report_document(report: Report) -> dict[str, Any]:
+    """A report for programs: each row a mapping, its amounts as money (`{amount,
+    currency}`, in the row's currency) and its other columns as text."""
+    assert "currency" in report.columns, report.name
+
+    def row(record: dict[str, str]) -> dict[str, Any]:
+        currency = record["currency"]
+        return {
+            column: value if column in NOT_MONEY else Money(Decimal(value), currency).as_json()
+            for column, value in record.items()
+        }
+
+    return {
+        "report": report.name,
+        "title": report.title,
+        "columns": report.columns,
+        "rows": [row(r) for r in report.records()],
+        "summary": _as_json(report.summary),
+    }
+
+
+def _as_json(value: Any) -> Any:
+    if isinstance(value, Money):
+        return value.as_json()
+    if isinstance(value, dict):
+        return {key: _as_json(v) for key, v in value.items()}
+    return value
+
+
 def render_report(report: Report, fmt: ReportFormat) -> str:
     """A report as text: a table for people, CSV for spreadsheets, JSON for programs."""
     if fmt is ReportFormat.CSV:
@@ -507,13 +538,7 @@ def render_report(report: Report, fmt: ReportFormat) -> str:
         writer.writerows(report.rows)
         return out.getvalue()
     if fmt is ReportFormat.JSON:
-        document = {
-            "report": report.name,
-            "title": report.title,
-            "rows": report.records(),
-            "summary": report.summary,
-        }
-        return json.dumps(document, indent=2, sort_keys=True) + "\n"
+        return json.dumps(report_document(report), indent=2, sort_keys=True) + "\n"
     assert fmt is ReportFormat.TABLE, f"{fmt} is not a text format"
     table = Table(title=report.title)
     for column in report.columns:

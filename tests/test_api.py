@@ -77,7 +77,7 @@ def test_a_story_over_http_records_the_token_as_actor(client: TestClient, ledger
     view = client.get(f"/accounts/{account}", headers=FINANCE).json()
     assert (view["status"], view["seats"]) == ("active", 5)
     invoices = client.get(f"/accounts/{account}/invoices", headers=FINANCE).json()
-    assert [i["total"] for i in invoices["items"]] == ["30.00 USD"]
+    assert [i["total"] for i in invoices["items"]] == [{"amount": "30.00", "currency": "USD"}]
     assert {e.actor for e in ledger.events() if "Account" in type(e).__qualname__} >= {"helpdesk"}
 
 
@@ -236,3 +236,66 @@ def test_auditors_verify_replay_and_explain_over_http_with_the_audit_scope(
         f"/accounts/{account}", params={"as_of": "2025-01-11T00:00:00"}, headers=auditor
     )
     assert naive.status_code == 422 and naive.json()["code"] == "INVALID_INPUT"
+
+
+def test_opening_answers_201_with_the_account_and_its_location_and_commands_the_account(
+    client: TestClient,
+) -> None:
+    opened = client.post("/accounts", json=ACME, headers={**WRITE, "Idempotency-Key": "open-1"})
+    assert opened.status_code == 201
+    account = opened.json()
+    assert opened.headers["Location"] == f"/accounts/{account['id']}"
+    assert (account["status"], account["seats"], account["plan"]) == ("trialing", 2, "ticket")
+    assert client.get(opened.headers["Location"], headers=FINANCE).json() == account
+    added = client.post(f"/accounts/{account['id']}/seats", json={"count": 3}, headers=WRITE)
+    assert added.status_code == 200
+    assert added.json()["seats"] == 5  # the account as the command left it
+    # a repeat of the opening: the same account, as it stands now, and nothing recorded
+    again = client.post("/accounts", json=ACME, headers={**WRITE, "Idempotency-Key": "open-1"})
+    assert (again.status_code, again.json()["id"], again.json()["seats"]) == (
+        201,
+        account["id"],
+        5,
+    )
+    assert again.headers["Location"] == opened.headers["Location"]
+
+
+def test_a_missing_credit_window_is_a_404_problem_not_a_null(client: TestClient) -> None:
+    account = client.post("/accounts", json=ACME, headers=WRITE).json()["id"]
+    missing = client.get(f"/accounts/{account}/credit-window", headers=FINANCE)
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "NOT_FOUND"
+
+
+def test_reports_are_served_to_finance_as_json_money_and_as_csv(
+    client: TestClient, ledger: Ledger, clock: SimulatedClock
+) -> None:
+    account = client.post("/accounts", json=ACME, headers=WRITE).json()["id"]
+    card = {"kind": "card", "token": "tok_acme"}
+    assert client.post(f"/accounts/{account}/payment-method", json=card, headers=WRITE).is_success
+    assert client.get("/reports/invoices?month=2025-01", headers=WRITE).status_code == 403
+    found = client.get("/reports/invoices?month=2025-01", headers=FINANCE)
+    assert found.status_code == 200, found.text
+    document = found.json()
+    assert document["report"] == "invoices"
+    [row] = document["rows"]
+    assert row["number"] == "2025-000001"
+    assert row["total"] == {"amount": "30.00", "currency": "USD"}
+    as_csv = client.get(
+        "/reports/invoices?month=2025-01", headers={**FINANCE, "Accept": "text/csv"}
+    )
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    lines = as_csv.text.splitlines()
+    assert lines[0].startswith("number,kind,issued_at,currency,net,vat,total")
+    assert lines[1].startswith("2025-000001,invoice,")
+    # as it could have been drawn up before the invoice was issued: empty
+    before = client.get(
+        "/reports/invoices?month=2025-01&known_at=2025-01-01T00:00:00Z", headers=FINANCE
+    )
+    assert before.json()["rows"] == []
+    for bad, field in (("nonsense?month=2025-01", "report"), ("mrr?month=2025-13", "month")):
+        refused = client.get(f"/reports/{bad}", headers=FINANCE)
+        assert refused.status_code == 422
+        assert (refused.json()["code"], refused.json()["field"]) == ("INVALID_INPUT", field)
+    unknown = client.get("/reports/mrr?month=2025-01&currency=XYZ", headers=FINANCE)
+    assert (unknown.status_code, unknown.json()["field"]) == (422, "currency")

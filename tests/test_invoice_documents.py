@@ -334,7 +334,7 @@ def test_gdpr_5_a_document_whose_billing_details_were_erased_is_gone_and_says_so
         answers.append((as_json.status_code, as_json.json()["total"]))
 
     assert run_file(story, inspect=inspect).failures == []
-    assert answers == [(410, "DOCUMENT_ERASED"), (200, "30.00 USD")]
+    assert answers == [(410, "DOCUMENT_ERASED"), (200, {"amount": "30.00", "currency": "USD"})]
 
 
 def test_gdpr_5_the_export_names_the_documents_it_can_no_longer_write(

@@ -23,7 +23,7 @@ from domain.commands import (
 )
 from domain.errors import DomainError, ErrorCode
 from domain.lifetime import SeatLevel, extra_seat_days
-from tests.helpers import at, event_count, kinds, totals
+from tests.helpers import at, event_count, kinds, plain, totals
 
 BILLING: dict[str, Any] = {
     "name": "Ken Thompson",
@@ -99,7 +99,7 @@ def test_ltd_1_and_ltd_3_a_sold_code_opens_an_all_inclusive_account_with_two_sea
         None,
     )
     at(ledger, clock, "2020-03-05T10:00:00Z")
-    assert ledger.invoices(sumo) == []
+    assert plain(ledger.invoices(sumo)) == []
 
 
 def test_ltd_2_codes_are_redeemable_until_the_deadline_inclusive(
@@ -181,7 +181,7 @@ def test_ltd_5_and_ltd_6_extra_seats_are_billed_in_arrears_and_warned_once(
     ledger.execute(sumo, SetBillingDetails(**BILLING))
     ledger.execute(sumo, AddPaymentMethod(kind="card", token="tok"))
     at(ledger, clock, "2019-12-10T12:00:00Z")
-    assert ledger.invoices(sumo) == []
+    assert plain(ledger.invoices(sumo)) == []
     ledger.execute(sumo, AddSeats(count=1))
     at(ledger, clock, "2019-12-20T08:00:00Z")
     ledger.execute(sumo, RemoveSeats(count=1))
@@ -205,7 +205,7 @@ def test_ltd_7_charges_wait_for_billing_details_and_a_card_and_suspended_days_co
     ledger.execute(sumo, AddSeats(count=2))
     at(ledger, clock, "2019-12-05T10:00:00Z")
     assert ledger.account(sumo)["suspension_reasons"] == ["billing_details_missing"]
-    assert ledger.invoices(sumo) == []
+    assert plain(ledger.invoices(sumo)) == []
     at(ledger, clock, "2019-12-06T08:00:00Z")
     incomplete: dict[str, Any] = {**BILLING, "address": {**BILLING["address"], "state": None}}
     ledger.execute(sumo, SetBillingDetails(**incomplete))
@@ -213,7 +213,7 @@ def test_ltd_7_charges_wait_for_billing_details_and_a_card_and_suspended_days_co
     assert ledger.account(sumo)["status"] == "suspended"  # a US address needs its state
     ledger.execute(sumo, SetBillingDetails(**BILLING))
     assert ledger.account(sumo)["status"] == "active"
-    assert [(i["number"], i["total"], i["status"]) for i in ledger.invoices(sumo)] == [
+    assert [(i["number"], i["total"], i["status"]) for i in plain(ledger.invoices(sumo))] == [
         ("2019-000001", "39.00 USD", "paid")
     ]
     at(ledger, clock, "2020-01-05T10:00:00Z")

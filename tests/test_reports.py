@@ -24,6 +24,7 @@ import io
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -43,6 +44,7 @@ from domain.commands import (
     SetVatId,
 )
 from domain.errors import DomainError, ErrorCode
+from domain.money import Money
 from projections.reports import Month, ReportFormat, chart, render_report
 from settings import Settings
 from simulation import DEFAULT_START, simulate
@@ -94,7 +96,7 @@ def test_invoices_report_lists_documents_issued_in_the_month(three_customers: Le
         ("CN-2025-000001", "credit_note", "USD", "30.00", "2025-000004"),
         ("2025-000005", "invoice", "USD", "30.00", ""),
     ]
-    assert feb.summary == {
+    assert figures(feb.summary) == {
         "EUR invoice": {"count": 1, "total": "15.00"},
         "USD credit_note": {"count": 1, "total": "30.00"},
         "USD invoice": {"count": 2, "total": "60.00"},
@@ -113,7 +115,7 @@ def test_vat_report_groups_by_country_rate_and_treatment(three_customers: Ledger
         ["EUR", "FR", "0", "reverse_charge", "15.00", "0.00"],
         ["USD", "US", "0", "outside_eu", "30.00", "0.00"],
     ]
-    assert feb.summary == {"reverse_charge_net": {"EUR": "15.00"}}
+    assert figures(feb.summary) == {"reverse_charge_net": {"EUR": "15.00"}}
     assert rows(three_customers, "vat", "2025-03") == [
         ["EUR", "DE", "19", "standard", "347.26", "65.98"],
         ["USD", "US", "0", "outside_eu", "30.00", "0.00"],
@@ -144,7 +146,7 @@ def test_revenue_is_recognised_day_by_day_and_reconciles(three_customers: Ledger
         ["EUR", "revenue:ticket", "0.00", "15.00"],
         ["USD", "revenue:ticket", "30.93", "81.29"],
     ]
-    assert report.summary == {
+    assert figures(report.summary) == {
         "EUR": {
             "invoiced_net": "752.26",  # 390 + 15 + 347.26
             "credit_notes_net": "0.00",
@@ -182,7 +184,7 @@ def test_trial_balance_at_month_end_sums_to_zero_per_currency(three_customers: L
         ["USD", "revenue:ticket", "0.00", "81.29"],
     ]
     assert report.summary["balanced"] is True
-    assert report.summary["totals"] == {
+    assert figures(report.summary["totals"]) == {
         "EUR": {"debit": "892.34", "credit": "892.34"},
         "USD": {"debit": "90.00", "credit": "90.00"},
     }
@@ -274,14 +276,14 @@ def test_refunds_report_and_the_cancellation_fee(delta: Ledger) -> None:
     nov = delta.report("refunds", "2025-11")
     # CREDIT-5: R = 1597.61 left on 11-01, refund R - 50 % fee = 798.81.
     assert [row[1:] for row in nov.rows] == [["2025-11-01T00:00:00Z", "USD", "798.81", "CREDIT-5"]]
-    assert nov.summary == {"total": {"USD": "798.81"}}
+    assert figures(nov.summary) == {"total": {"USD": "798.81"}}
     revenue = delta.report("revenue", "2025-11")
     assert revenue.rows == [
         # 390 (the first month) + 4680 - 1597.61 burnt
         ["USD", "revenue:all-inclusive", "0.00", "3472.39"],
         ["USD", "revenue:cancellation_fees", "798.80", "798.80"],
     ]
-    assert revenue.summary["USD"] == {
+    assert figures(revenue.summary["USD"]) == {
         "invoiced_net": "5070.00",
         "credit_notes_net": "0.00",
         "recognised": "4271.19",
@@ -313,13 +315,25 @@ def test_reports_render_as_csv_json_and_table(mem_ledger: Ledger, clock: Simulat
     assert parsed[0] == report.columns
     assert parsed[1][:2] == ["2025-000001", "invoice"]
     document = json.loads(render_report(report, ReportFormat.JSON))
-    assert document["rows"][0]["total"] == "30.00"
-    assert document["summary"] == {"USD invoice": {"count": 1, "total": "30.00"}}
+    # money as the API writes it: the amount as a string, and its currency
+    usd = {"amount": "30.00", "currency": "USD"}
+    assert document["rows"][0]["total"] == usd
+    assert document["rows"][0]["number"] == "2025-000001"
+    assert document["summary"] == {"USD invoice": {"count": 1, "total": usd}}
     table = render_report(report, ReportFormat.TABLE)
     assert "2025-000001" in table
     # the summary as people read it, not a Python mapping
-    assert table.endswith("USD invoice:\n  count: 1\n  total: 30.00\n")
+    assert table.endswith("USD invoice:\n  count: 1\n  total: 30.00 USD\n")
     assert "{" not in table
+
+
+def figures(summary: Any) -> Any:
+    """A summary's totals as their amounts (the currency is in the headings)."""
+    if isinstance(summary, Money):
+        return str(summary.amount)
+    if isinstance(summary, dict):
+        return {key: figures(value) for key, value in summary.items()}
+    return summary
 
 
 def test_png_draws_mrr_over_time_and_the_aging_buckets(
