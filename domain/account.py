@@ -41,7 +41,7 @@ from domain.personal import Personal, Scope, statutory_end
 from domain.policy import MAX_TRIAL_DAYS, Terms
 from domain.prepaid import CreditWindow, Pool, RateChange
 from domain.pricing import PriceChange
-from domain.schedule import SetAside, Task, TaskKind, held_work, released
+from domain.schedule import SetAside, Task, TaskKind, held_work, released, upcast_set_aside
 from domain.values import SEATS_MAX
 from domain.vat import check_vat_id, decide_vat, region_for
 
@@ -534,7 +534,14 @@ class Account(Aggregate):
         """Due work raised while the ledger carried it out; it waits for an operator, and
         nothing else is due on the account, which takes no commands, until then."""
 
+        class_version = 2  # v2: the task's own kind of job, not its rank in TIME-3
+
         set_aside: SetAside
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """The kind of job is read from the task's key."""
+            upcast_set_aside(state)
 
         def change(self, account: Account) -> None:
             account.held = self.set_aside
@@ -1486,12 +1493,12 @@ class Account(Aggregate):
             return None
         if self.warned_at is None:
             due = max(self.last_activity_at + IDLE_WARNING_DAYS * DAY, self.idle_since)
-            return Task(due, TaskKind.INACTIVITY, f"inactivity-warning:{self.id}:{due.isoformat()}")
+            return Task.of(TaskKind.INACTIVITY_WARNING, due, self.id, due.isoformat())
         due = max(
             self.last_activity_at + IDLE_DELETION_DAYS * DAY,
             self.warned_at + IDLE_WARNING_DAYS * DAY,
         )
-        return Task(due, TaskKind.INACTIVITY, f"inactivity-deletion:{self.id}:{due.isoformat()}")
+        return Task.of(TaskKind.INACTIVITY_DELETION, due, self.id, due.isoformat())
 
     # ------------------------------------------------------ personal data
 
@@ -1518,7 +1525,7 @@ class Account(Aggregate):
 
     def erasure_tasks(self) -> list[Task]:
         return [
-            Task(at, TaskKind.ERASURE, f"erasure:{self.id}:{at.isoformat()}")
+            Task.of(TaskKind.ERASURE, at, self.id, at.isoformat())
             for at in sorted(set(self.erasure_due().values()))
         ]
 
@@ -1590,31 +1597,23 @@ class Account(Aggregate):
         if self.status is AccountStatus.CANCELLED:
             assert self.cancelled_at is not None
             due = self.cancelled_at + DELETION_AFTER_CANCELLATION_DAYS * DAY
-            return [Task(due, TaskKind.INACTIVITY, f"deletion:{self.id}")]
+            return [Task.of(TaskKind.DELETION, due, self.id)]
         if self.cancellation_effective_at is not None:
-            found.append(
-                Task(
-                    self.cancellation_effective_at, TaskKind.CANCELLATION, f"cancellation:{self.id}"
-                )
-            )
+            found.append(Task.of(TaskKind.CANCELLATION, self.cancellation_effective_at, self.id))
         if not self.trial_over and self.trial_ends_at is not None:
-            found.append(Task(self.trial_ends_at, TaskKind.TRIAL_EXPIRY, f"trial-expiry:{self.id}"))
+            found.append(Task.of(TaskKind.TRIAL_EXPIRY, self.trial_ends_at, self.id))
         pool = self.open_pool
         if pool is not None and pool.active_from is None:
-            found.append(Task(pool.activates_at, TaskKind.POOL, f"pool-activation:{self.id}"))
+            found.append(Task.of(TaskKind.POOL_ACTIVATION, pool.activates_at, self.id))
         elif pool is not None and pool.ends_on is not None:
             ends = start_of_day(pool.ends_on)
-            found.append(Task(ends, TaskKind.POOL, f"pool-exhaustion:{self.id}:{pool.ends_on}"))
+            found.append(Task.of(TaskKind.POOL_EXHAUSTION, ends, self.id, pool.ends_on))
         if self.is_lifetime and self.lifetime_anchor is not None:
             due = add_months(self.lifetime_anchor, self.lifetime_periods_billed + 1)
-            found.append(
-                Task(due, TaskKind.RENEWAL, f"lifetime-billing:{self.id}:{due.isoformat()}")
-            )
+            found.append(Task.of(TaskKind.LIFETIME_BILLING, due, self.id, due.isoformat()))
         renewal = self.renewal_due()
         if renewal is not None:
-            found.append(
-                Task(renewal, TaskKind.RENEWAL, f"renewal:{self.id}:{renewal.isoformat()}")
-            )
+            found.append(Task.of(TaskKind.RENEWAL, renewal, self.id, renewal.isoformat()))
         payment = self.payment_task()
         if payment is not None:
             found.append(payment)
@@ -1631,7 +1630,7 @@ class Account(Aggregate):
         if not attempts or self.payment_method is None:
             return None
         first = min(attempts)
-        return Task(first, TaskKind.PAYMENT, f"payment:{self.id}:{first.isoformat()}")
+        return Task.of(TaskKind.PAYMENT, first, self.id, first.isoformat())
 
     def next_task(self) -> Task | None:
         tasks = self.tasks()
@@ -1658,24 +1657,29 @@ class Account(Aggregate):
         if task not in self.tasks():
             return False
         at = task.due_at
-        if task.kind is TaskKind.POOL:
-            if task.key.startswith("pool-activation:"):
+        match task.kind:
+            case TaskKind.POOL_ACTIVATION:
                 self.activate_pool(at, terms)
-            else:
+            case TaskKind.POOL_EXHAUSTION:
                 self.exhaust_pool(at, terms, numbering)
-        elif task.kind is TaskKind.RENEWAL and self.is_lifetime:
-            self.bill_lifetime_period(at, terms, numbering)
-        elif task.kind is TaskKind.CANCELLATION:
-            self.take_cancellation_effect(at)
-        elif task.kind is TaskKind.TRIAL_EXPIRY:
-            self.expire_trial(at)
-        elif task.kind is TaskKind.RENEWAL:
-            self.renew(at, terms, numbering)
-        elif task.kind is TaskKind.INACTIVITY:
-            self.deal_with_inactivity(task, at)
-        else:
-            # PAYMENT tasks are carried out by the application, which talks to the gateway.
-            return False
+            case TaskKind.CANCELLATION:
+                self.take_cancellation_effect(at)
+            case TaskKind.TRIAL_EXPIRY:
+                self.expire_trial(at)
+            case TaskKind.RENEWAL:
+                self.renew(at, terms, numbering)
+            case TaskKind.LIFETIME_BILLING:
+                self.bill_lifetime_period(at, terms, numbering)
+            case TaskKind.INACTIVITY_WARNING:
+                self.warn_of_inactivity(at)
+            case TaskKind.INACTIVITY_DELETION:
+                self.delete("inactivity", at)
+            case TaskKind.DELETION:
+                self.delete("cancelled", at)
+            case TaskKind.PAYMENT | TaskKind.ERASURE:
+                # The ledger carries these out: it talks to the gateway, or destroys keys
+                # before it records the erasure.
+                return False
         return True
 
     def expire_trial(self, at: datetime) -> None:
@@ -1688,13 +1692,13 @@ class Account(Aggregate):
         """BILL-2: the next period, from the same anchor."""
         self.start_period(at, terms, numbering, new_anchor=False)
 
-    def deal_with_inactivity(self, task: Task, at: datetime) -> None:
-        """IDLE-1 warning and deletion; CANCEL-3 deletion 30 days after a cancellation."""
-        if task.key.startswith("inactivity-warning:"):
-            self.trigger(self.InactivityWarned, at)
-            self.notify(NotificationKind.INACTIVITY_WARNING, at)
-            return
-        cause = "cancelled" if self.status is AccountStatus.CANCELLED else "inactivity"
+    def warn_of_inactivity(self, at: datetime) -> None:
+        """IDLE-1: the owner is warned before an idle account is deleted."""
+        self.trigger(self.InactivityWarned, at)
+        self.notify(NotificationKind.INACTIVITY_WARNING, at)
+
+    def delete(self, cause: str, at: datetime) -> None:
+        """IDLE-1 deletion of an idle account; CANCEL-3 deletion after a cancellation."""
         self.trigger(self.Deleted, at, cause=cause)
         self.notify(NotificationKind.ACCOUNT_DELETED, at)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
@@ -14,7 +14,7 @@ from domain.dates import DAY, add_months
 from domain.errors import invalid
 from domain.model import Aggregate, Event
 from domain.personal import Personal, Scope
-from domain.schedule import SetAside, Task, TaskKind, held_work, released
+from domain.schedule import SetAside, Task, TaskKind, held_work, released, upcast_set_aside
 
 CONSENT_YEARS = 5  # GDPR-2: use + 5 years, or 5 years from consent for a non-customer
 REQUEST_DEADLINE_MONTHS = 1  # GDPR-3: one month, GDPR Art. 12(3)
@@ -164,7 +164,14 @@ class Subject(Aggregate):
     class WorkSetAside(Event):
         """Due work (an erasure) raised; it waits for an operator."""
 
+        class_version = 2  # v2: the task's own kind of job, not its rank in TIME-3
+
         set_aside: SetAside
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """The kind of job is read from the task's key."""
+            upcast_set_aside(state)
 
         def apply(self, subject: Subject) -> None:
             subject.held = self.set_aside
@@ -334,7 +341,7 @@ class Subject(Aggregate):
         lapses = None if self.erased else self.lapses_at(account)
         if lapses is None:
             return None
-        return Task(lapses, TaskKind.ERASURE, f"erasure:{self.id}:{lapses.isoformat()}")
+        return Task.of(TaskKind.ERASURE, lapses, self.id, lapses.isoformat())
 
     def retention(self, account: Account | None) -> list[RetentionItem]:
         """GDPR-2: consent lasts while the subject's account is in use and 5 years after the

@@ -145,7 +145,7 @@ def held_view(aggregate_id: UUID, held: SetAside) -> dict[str, Any]:
     return {
         "key": held.key,
         "aggregate": str(aggregate_id),
-        "kind": held.kind.name.lower(),
+        "kind": held.kind.value,
         "due_at": iso(held.due_at),
         "state": "set_aside",
         "attempts": held.attempts,
