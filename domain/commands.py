@@ -26,16 +26,18 @@ from pydantic import (
     model_validator,
 )
 
-from domain.account import Account, CancellationChannel, PaymentMethodKind, SuspensionReason
+from domain.account import Account
+from domain.cancellation import CancellationChannel
 from domain.catalog import Cycle
 from domain.errors import refusal
-from domain.invoicing import Address, Language, Person
+from domain.invoicing import Address, Language, PaymentMethodKind, Person
 from domain.money import Money
 from domain.numbering import Numbering
 from domain.policy import MAX_TRIAL_DAYS, Terms
 from domain.prepaid import DEFAULT_CANCELLATION_FEE
 from domain.residency import Region
 from domain.subjects import Purpose, Subject
+from domain.suspension import SuspensionReason
 from domain.values import (
     City,
     CompanyId,

@@ -9,12 +9,14 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.account import DELETION_AFTER_CANCELLATION_DAYS, Account, AccountStatus
+from domain.account import Account
+from domain.cancellation import DELETION_AFTER_CANCELLATION_DAYS
 from domain.dates import DAY, add_months
 from domain.errors import invalid
 from domain.model import Aggregate, Event
 from domain.personal import Personal, Scope
 from domain.schedule import SetAside, Task, TaskKind, held_work, released, upcast_set_aside
+from domain.suspension import AccountStatus
 
 CONSENT_YEARS = 5  # GDPR-2: use + 5 years, or 5 years from consent for a non-customer
 REQUEST_DEADLINE_MONTHS = 1  # GDPR-3: one month, GDPR Art. 12(3)

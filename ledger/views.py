@@ -9,12 +9,13 @@ from typing import Any
 from uuid import UUID
 
 from adapters.failures import Failure
-from domain.account import Account, AccountStatus
+from domain.account import Account
 from domain.dates import iso
 from domain.invoicing import Invoice
 from domain.money import Money
 from domain.schedule import SetAside
 from domain.subjects import Subject
+from domain.suspension import AccountStatus
 
 
 def instant(value: datetime | None) -> str | None:
