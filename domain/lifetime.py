@@ -64,7 +64,11 @@ class Code(Aggregate):
         return stable_id("code", code)
 
     @classmethod
-    def sell(cls, code: str, currency: str, at: datetime) -> Code:
+    def sell(cls, code: str, currency: str, at: datetime, *, sold: Code | None) -> Code:
+        """LTD-1: a code is sold once: `sold`, the code of that name the ledger holds, if
+        any, refuses a second sale."""
+        if sold is not None:
+            raise invalid("code", "this code was sold already")
         return cls.create(cls.Sold, cls.id_for(code), at, code=code, currency=currency)
 
     def check_redeemable(self, at: datetime, deadline: datetime, currency: str) -> None:

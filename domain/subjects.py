@@ -54,6 +54,16 @@ class Right(StrEnum):
     PORTABILITY = "portability"
     OBJECTION = "objection"
 
+    @property
+    def yields_export(self) -> bool:
+        """GDPR-3: access and portability yield a machine-readable export of what the
+        ledger holds on the subject; so does information (interpretation: what is held,
+        and for how long, is the information)."""
+        return self in EXPORTED_RIGHTS
+
+
+EXPORTED_RIGHTS = frozenset({Right.ACCESS, Right.PORTABILITY, Right.INFORMATION})  # GDPR-3
+
 
 class SubjectRequest(BaseModel):
     """GDPR-3: a request, its deadline, and how it was answered."""
