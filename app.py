@@ -48,7 +48,7 @@ from domain.model import Event
 from domain.money import MINOR_UNITS
 from domain.policy import Terms
 from domain.pricing import PriceBook
-from domain.registry import SlugClaim, slug_candidates, slugify
+from domain.registry import SlugClaim, free_slug
 from domain.residency import SubprocessorList
 from ledger import views
 from ledger.data_subjects import DataSubjects
@@ -65,8 +65,6 @@ from projections.history import HistoryIndex
 from projections.invoices import find_issued
 from projections.reports import REPORTS, Facts, Month, Report, balanced, balances, only_currency
 from settings import Settings
-
-MAX_SLUG_SUFFIX = 1000  # ACC-1: acme, acme-2, ... acme-1001
 
 
 class Ledger:
@@ -203,17 +201,11 @@ class Ledger:
     ) -> Account:
         """ACC-1: a new account takes the first free slug of its company name; the claim is
         saved with the account, so two racing for one slug conflict and one retries."""
-        slug = self._free_slug(slugify(company))
+        slug = free_slug(company, lambda s: SlugClaim.id_for(s) in self.store.repository)
         account = opening(slug)
         unit.add(account)
         unit.add(SlugClaim.claim(slug, account.id, unit.at))
         return account
-
-    def _free_slug(self, base: str) -> str:
-        for candidate in slug_candidates(base, MAX_SLUG_SUFFIX):
-            if SlugClaim.id_for(candidate) not in self.store.repository:
-                return candidate
-        raise invalid("company", "no free slug left for this company name")
 
     def announce_price_change(
         self,
@@ -250,9 +242,8 @@ class Ledger:
         """LTD-1: a lifetime-deal code is sold once."""
 
         def work(unit: Unit) -> None:
-            if Code.id_for(command.code) in self.store.repository:
-                raise invalid("code", "this code was sold already")
-            unit.add(Code.sell(command.code, command.currency, unit.at))
+            sold = unit.find(Code.id_for(command.code), Code)
+            unit.add(Code.sell(command.code, command.currency, unit.at, sold=sold))
 
         self.tx.transact(work, actor=actor, idempotency_key=idempotency_key, command=command)
 

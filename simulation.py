@@ -21,7 +21,7 @@ from stdnum.eu import vat as eu_vat
 from adapters.clock import SimulatedClock
 from adapters.gateway import SandboxGateway
 from app import Ledger
-from domain.account import CancellationChannel, PaymentMethodKind
+from domain.cancellation import CancellationChannel
 from domain.catalog import Cycle
 from domain.commands import (
     AccountCommand,
@@ -46,6 +46,7 @@ from domain.commands import (
 )
 from domain.dates import add_months
 from domain.errors import DomainError, ErrorCode
+from domain.invoicing import PaymentMethodKind
 from domain.subjects import Purpose
 
 DEFAULT_START = datetime(2019, 6, 1, tzinfo=UTC)  # lifetime codes still redeemable (LTD-2)

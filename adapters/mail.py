@@ -135,7 +135,7 @@ def render(account: Account, notification: Notification) -> Letter:
         )
     elif kind is NotificationKind.INACTIVITY_WARNING:
         task = account.inactivity_task()
-        if task is not None and task.kind is TaskKind.INACTIVITY:
+        if task is not None and task.kind is TaskKind.INACTIVITY_DELETION:
             facts["deletion_on"] = day(task.due_at)
     return _letter(TEMPLATES[language][kind], facts, language)
 

@@ -26,9 +26,9 @@ from adapters.clock import SimulatedClock
 from adapters.gateway import SandboxGateway
 from app import Ledger
 from bench import baselines
-from domain.account import PaymentMethodKind
 from domain.catalog import Cycle
 from domain.commands import AddPaymentMethod, AddSeats, OpenAccount, Owner, RemoveSeats
+from domain.invoicing import PaymentMethodKind
 from ledger.due_work import DUE_RUN_BATCH
 from settings import Settings
 from simulation import DEFAULT_START, Simulation

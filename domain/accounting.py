@@ -34,13 +34,15 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from domain.account import MONTHS_PER_CYCLE, Account, AccountStatus
+from domain.account import Account
+from domain.billing import MONTHS_PER_CYCLE
 from domain.catalog import Cycle
 from domain.dates import days_between
 from domain.invoicing import Invoice, InvoiceStatus
 from domain.model import Event, copied
 from domain.money import round_half_up
 from domain.prepaid import Pool
+from domain.suspension import AccountStatus
 
 # The chart of accounts. Debits are positive, credits negative.
 RECEIVABLE = "receivable"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from typing import Annotated, ClassVar, Literal, Protocol, Self
+from typing import Annotated, ClassVar, Literal, Protocol, Self, get_args
 from uuid import UUID
 
 from pydantic import (
@@ -26,16 +26,18 @@ from pydantic import (
     model_validator,
 )
 
-from domain.account import Account, CancellationChannel, PaymentMethodKind, SuspensionReason
+from domain.account import Account
+from domain.cancellation import CancellationChannel
 from domain.catalog import Cycle
 from domain.errors import refusal
-from domain.invoicing import Address, Language, Person
+from domain.invoicing import Address, Language, PaymentMethodKind, Person
 from domain.money import Money
 from domain.numbering import Numbering
 from domain.policy import MAX_TRIAL_DAYS, Terms
 from domain.prepaid import DEFAULT_CANCELLATION_FEE
 from domain.residency import Region
-from domain.subjects import Purpose, Subject
+from domain.subjects import EXPORTED_RIGHTS, Purpose, Subject
+from domain.suspension import SuspensionReason
 from domain.values import (
     City,
     CompanyId,
@@ -454,13 +456,18 @@ class SubjectRequest(Command):
 
 
 class RequestAccess(SubjectRequest):
-    """GDPR-3: access, portability and information are answered with the export."""
+    """GDPR-3: the request of a right that yields the export (Right.yields_export)."""
 
     command = "request_access"
     right: Literal["access", "portability", "information"] = "access"
 
     def answer(self, subject: Subject, at: datetime) -> str:
         return "export"
+
+
+assert set(get_args(RequestAccess.model_fields["right"].annotation)) == EXPORTED_RIGHTS, (
+    "the access request names exactly the rights that yield an export"
+)
 
 
 class RequestRectification(SubjectRequest):

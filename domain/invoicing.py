@@ -1,4 +1,5 @@
-"""Invoices, credit notes, payments and notifications as value objects (INV, PAY, MON-2)."""
+"""Invoices, credit notes, payments and notifications as value objects (INV, PAY, MON-2),
+and the account's part that issues, looks up and corrects its invoices (INV-1..4)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,22 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.dates import within_days
+from domain.errors import DomainError, ErrorCode, invalid
+from domain.model import Event, TEvent
 from domain.money import Money, round_half_up
-from domain.numbering import DocumentKind
+from domain.numbering import DocumentKind, Numbering
 from domain.personal import Personal, Scope
-from domain.vat import VatDecision, VatTreatment
+from domain.policy import Terms
+from domain.vat import VatDecision, VatTreatment, decide_vat
+
+# INV-2: the correction window of the last invoice.
+CORRECTION_WINDOW_DAYS = 15
 
 
 class Person(BaseModel):
@@ -218,6 +226,19 @@ class Refund(BaseModel):
     rule: str
 
 
+class PaymentMethodKind(StrEnum):
+    CARD = "card"
+    PAYPAL = "paypal"
+
+
+class PaymentMethod(BaseModel):
+    """PAY-1: a kind and an opaque processor token; never a card number."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: PaymentMethodKind
+    token: str
+
+
 class NotificationKind(StrEnum):
     """SCENARIOS.md: these kinds and no others."""
 
@@ -251,3 +272,173 @@ class Notification(BaseModel):
     to: Annotated[str | None, Personal(Scope.PROFILE)]
     at: datetime
     subject: str | None = None  # invoice number, price change, ... what it is about
+
+
+class Invoicing:
+    """The account's part that issues its invoices and credit notes, finds them and folds
+    later facts into them."""
+
+    if TYPE_CHECKING:  # what this part uses of the rest of the account
+        id: UUID
+        owner: Person | None
+        company: str
+        country: str
+        currency: str
+        plan: str
+        vat_id: str | None
+        billing_details: BillingDetails | None
+        payment_method: PaymentMethod | None
+        invoices: list[Invoice]
+        _pending: list[Event]
+        InvoiceIssued: ClassVar[type[Event]]
+        InvoiceCorrected: ClassVar[type[Event]]
+
+        def trigger(self, event_class: type[TEvent], at: datetime, **fields: Any) -> TEvent: ...
+        def check_takes_commands(self) -> None: ...
+
+    def _invoice_at(self, number: str) -> int:
+        for n, invoice in enumerate(self.invoices):
+            if invoice.number == number:
+                return n
+        raise invalid("invoice", f"no invoice {number!r} on this account")
+
+    def invoice(self, number: str) -> Invoice:
+        return self.invoices[self._invoice_at(number)]
+
+    def revise_invoice(self, number: str, **changes: Any) -> None:
+        """Folds a later fact into an issued invoice's derived state (status, dunning):
+        the account holds a revised copy, and the issued object stays as it was."""
+        n = self._invoice_at(number)
+        self.invoices[n] = self.invoices[n].model_copy(update=changes)
+
+    def open_invoices(self) -> list[Invoice]:
+        return [
+            i
+            for i in self.invoices
+            if i.kind is DocumentKind.INVOICE and i.status is InvoiceStatus.OPEN
+        ]
+
+    def default_billing_details(self) -> BillingDetails | None:
+        """The billing details set, else the owner's (None once both were erased, GDPR-4)."""
+        if self.billing_details is not None or self.owner is None:
+            return self.billing_details
+        return BillingDetails(name=self.owner.name, email=self.owner.email, company=self.company)
+
+    def billing_details_complete(self) -> bool:
+        """INV-3: real full name, e-mail, company name and a postal address (street, city,
+        postal code, state or province where the country has them, country)."""
+        details = self.billing_details
+        if details is None or not details.email or details.address is None:
+            return False
+        address = details.address
+        needs_state = address.country in ("US", "CA", "AU")
+        return all(
+            (details.name, details.company, address.street, address.city, address.postal_code)
+        ) and (bool(address.state) or not needs_state)
+
+    def issue_invoice(
+        self,
+        lines: list[Charge],
+        at: datetime,
+        terms: Terms,
+        numbering: Numbering,
+        *,
+        period_start: datetime | None = None,
+        period_end: datetime | None = None,
+    ) -> Invoice | None:
+        """INV-1: numbered from the gapless series of the issue year. INV-4: VAT decided from
+        the profile at this instant. PAY-2: an invoice with a positive total is charged to the
+        payment method (its first attempt is due now). TRIAL-1: the free plan never invoices."""
+        vat = decide_vat(
+            customer_country=self.country,
+            vat_id=self.vat_id,
+            seller_country=terms.seller_country,
+            issue_day=at.date(),
+            table=terms.vat_table,
+        )
+        exact_total = sum((charge.amount for charge in lines), start=Fraction(0))
+        if exact_total <= 0:
+            return None
+        invoice = build_invoice(
+            number=numbering.next(DocumentKind.INVOICE, self.id, at),
+            kind=DocumentKind.INVOICE,
+            issued_at=at,
+            currency=self.currency,
+            lines=lines,
+            vat=vat,
+            vat_id=self.vat_id,
+            billed_to=self.default_billing_details(),
+            plan=self.plan,
+            period_start=period_start,
+            period_end=period_end,
+            next_attempt_at=at if self.payment_method is not None else None,
+        )
+        caused_by = [e.originator_version for e in self._pending]
+        self.trigger(self.InvoiceIssued, at, invoice=invoice, caused_by=caused_by)
+        return invoice
+
+    def correct_invoice(
+        self,
+        *,
+        name: str | None,
+        company: str | None,
+        address: Address | None,
+        at: datetime,
+        numbering: Numbering,
+    ) -> None:
+        """INV-2: the billing details of the last invoice may be corrected within 15 days of
+        its issue: a credit note reverses it in full and a new invoice with the same lines and
+        tax and the corrected details replaces it; what was paid on the old invoice is
+        applied to the new one. The reissued invoice starts its own window."""
+        self.check_takes_commands()
+        assert (name, company, address) != (None, None, None), "the command names a change"
+        last = next((i for i in reversed(self.invoices) if i.kind is DocumentKind.INVOICE), None)
+        if last is None:
+            raise invalid("account", "the account has no invoice to correct")
+        if not within_days(last.issued_at, CORRECTION_WINDOW_DAYS, at):
+            raise DomainError(
+                ErrorCode.CORRECTION_WINDOW_CLOSED,
+                f"invoice {last.number} was issued more than {CORRECTION_WINDOW_DAYS} days ago;"
+                " new billing details apply from the next invoice",
+                "account",
+            )
+        if last.billed_to is None:
+            raise invalid("account", f"the billing details of {last.number} were erased (GDPR-4)")
+        details = last.billed_to.model_copy(
+            update={
+                k: v
+                for k, v in {
+                    "name": name,
+                    "company": company,
+                    "address": address,
+                }.items()
+                if v is not None
+            }
+        )
+        credit_number = numbering.next(DocumentKind.CREDIT_NOTE, self.id, at)
+        new_number = numbering.next(DocumentKind.INVOICE, self.id, at)
+        credit_note = last.model_copy(
+            update={
+                "number": credit_number,
+                "kind": DocumentKind.CREDIT_NOTE,
+                "issued_at": at,
+                "credits": last.number,
+                "reissue_of": None,
+                "status": InvoiceStatus.PAID,
+                "next_attempt_at": None,
+                "declines": 0,
+                "first_declined_at": None,
+            }
+        )
+        reissued = last.model_copy(
+            update={
+                "number": new_number,
+                "issued_at": at,
+                "billed_to": details,
+                "reissue_of": last.number,
+                "credits": None,
+            }
+        )
+        self.trigger(
+            self.InvoiceCorrected, at, credit_note=credit_note, reissued=reissued, details=details
+        )

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from domain.errors import invalid
 from domain.model import Aggregate, Event, stable_id
+
+MAX_SLUG_SUFFIX = 1000  # ACC-1: acme, acme-2, ... acme-1001
 
 
 def slugify(company: str) -> str:
@@ -22,6 +26,15 @@ def slugify(company: str) -> str:
 def slug_candidates(base: str, limit: int) -> list[str]:
     """ACC-1: a taken slug gets -2, -3, ..."""
     return [base] + [f"{base}-{n}" for n in range(2, limit + 2)]
+
+
+def free_slug(company: str, taken: Callable[[str], bool]) -> str:
+    """ACC-1: the first slug of the company name that is not `taken`; a name whose slug
+    and every suffix up to MAX_SLUG_SUFFIX are taken is refused."""
+    for candidate in slug_candidates(slugify(company), MAX_SLUG_SUFFIX):
+        if not taken(candidate):
+            return candidate
+    raise invalid("company", "no free slug left for this company name")
 
 
 class SlugClaim(Aggregate):

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.account import DELETION_AFTER_CANCELLATION_DAYS, Account, AccountStatus
+from domain.account import Account
+from domain.cancellation import DELETION_AFTER_CANCELLATION_DAYS
 from domain.dates import DAY, add_months
 from domain.errors import invalid
 from domain.model import Aggregate, Event
 from domain.personal import Personal, Scope
-from domain.schedule import SetAside, Task, TaskKind, held_work, released
+from domain.schedule import SetAside, Task, TaskKind, held_work, released, upcast_set_aside
+from domain.suspension import AccountStatus
 
 CONSENT_YEARS = 5  # GDPR-2: use + 5 years, or 5 years from consent for a non-customer
 REQUEST_DEADLINE_MONTHS = 1  # GDPR-3: one month, GDPR Art. 12(3)
@@ -51,6 +53,16 @@ class Right(StrEnum):
     RESTRICTION = "restriction"
     PORTABILITY = "portability"
     OBJECTION = "objection"
+
+    @property
+    def yields_export(self) -> bool:
+        """GDPR-3: access and portability yield a machine-readable export of what the
+        ledger holds on the subject; so does information (interpretation: what is held,
+        and for how long, is the information)."""
+        return self in EXPORTED_RIGHTS
+
+
+EXPORTED_RIGHTS = frozenset({Right.ACCESS, Right.PORTABILITY, Right.INFORMATION})  # GDPR-3
 
 
 class SubjectRequest(BaseModel):
@@ -164,7 +176,14 @@ class Subject(Aggregate):
     class WorkSetAside(Event):
         """Due work (an erasure) raised; it waits for an operator."""
 
+        class_version = 2  # v2: the task's own kind of job, not its rank in TIME-3
+
         set_aside: SetAside
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """The kind of job is read from the task's key."""
+            upcast_set_aside(state)
 
         def apply(self, subject: Subject) -> None:
             subject.held = self.set_aside
@@ -334,7 +353,7 @@ class Subject(Aggregate):
         lapses = None if self.erased else self.lapses_at(account)
         if lapses is None:
             return None
-        return Task(lapses, TaskKind.ERASURE, f"erasure:{self.id}:{lapses.isoformat()}")
+        return Task.of(TaskKind.ERASURE, lapses, self.id, lapses.isoformat())
 
     def retention(self, account: Account | None) -> list[RetentionItem]:
         """GDPR-2: consent lasts while the subject's account is in use and 5 years after the

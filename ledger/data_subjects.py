@@ -13,7 +13,6 @@ from eventsourcing.application import AggregateNotFoundError
 from adapters.keys import KeyStore
 from domain.commands import (
     GiveConsent,
-    RequestAccess,
     RequestErasure,
     RequestRectification,
     SubjectRequest,
@@ -270,7 +269,7 @@ class DataSubjects:
             email,
             lambda: self._answer(subject_id, command, command.answer, actor, idempotency_key),
         )
-        if isinstance(command, RequestAccess):
+        if Right(command.right).yields_export:
             return self.export(subject_id)
         return self.subject(subject_id)
 

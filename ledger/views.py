@@ -11,13 +11,14 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from adapters.failures import Failure
-from domain.account import Account, AccountStatus
+from domain.account import Account
 from domain.catalog import Cycle
 from domain.dates import iso
 from domain.invoicing import Invoice
 from domain.money import Money
 from domain.schedule import SetAside
 from domain.subjects import Subject
+from domain.suspension import AccountStatus
 
 
 def instant(value: datetime | None) -> str | None:
@@ -305,7 +306,7 @@ def held_view(aggregate_id: UUID, held: SetAside) -> dict[str, Any]:
     return {
         "key": held.key,
         "aggregate": str(aggregate_id),
-        "kind": held.kind.name.lower(),
+        "kind": held.kind.value,
         "due_at": iso(held.due_at),
         "state": "set_aside",
         "attempts": held.attempts,

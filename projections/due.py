@@ -27,7 +27,7 @@ ACCOUNT_TOPIC_PREFIX = get_topic(Account) + "."
 SUBJECT_TOPIC_PREFIX = get_topic(Subject) + "."
 OPENED_TOPIC = get_topic(Account.Opened)
 
-HeapEntry = tuple[datetime, int, int, UUID, str]
+HeapEntry = tuple[datetime, int, int, UUID, str]  # due, TIME-3 rank, order, holder, key
 
 
 class DueIndex:
@@ -140,7 +140,8 @@ class DueIndex:
     def _schedule(self, aggregate_id: UUID, task: Task | None, order: int) -> None:
         self._next[aggregate_id] = task
         if task is not None:
-            heapq.heappush(self._heap, (task.due_at, task.kind, order, aggregate_id, task.key))
+            entry = (task.due_at, task.kind.rank, order, aggregate_id, task.key)
+            heapq.heappush(self._heap, entry)
 
     def forget(self, aggregate_id: UUID) -> None:
         """Nothing is due of an aggregate that cannot even take the fact that its work was
@@ -150,9 +151,9 @@ class DueIndex:
     def _top(self) -> HeapEntry | None:
         """The earliest live entry; stale ones (superseded by a refresh) are dropped."""
         while self._heap:
-            due_at, kind, _order, account_id, key = self._heap[0]
+            due_at, rank, _order, account_id, key = self._heap[0]
             task = self._next.get(account_id)
-            if task is not None and (task.due_at, task.kind, task.key) == (due_at, kind, key):
+            if task is not None and (task.due_at, task.kind.rank, task.key) == (due_at, rank, key):
                 return self._heap[0]
             heapq.heappop(self._heap)
         return None
@@ -175,8 +176,8 @@ class DueIndex:
         return aggregate_id, task
 
     def pop_due_batch(self, until: datetime, limit: int) -> list[tuple[UUID, Task]]:
-        """The earliest due work, with the work of the same kind due at the same instant
-        that follows it in TIME-3's order, up to `limit` pieces: one transaction's worth.
+        """The earliest due work, with the work of the same rank in TIME-3's order due at
+        the same instant that follows it, up to `limit` pieces: one transaction's worth.
         Erasures come one at a time (their keys go before the record of it)."""
         first = self.pop_due(until)
         if first is None:
@@ -185,7 +186,7 @@ class DueIndex:
         task = first[1]
         while task.kind is not TaskKind.ERASURE and len(batch) < limit:
             top = self._top()
-            if top is None or (top[0], top[1]) != (task.due_at, task.kind):
+            if top is None or (top[0], top[1]) != (task.due_at, task.kind.rank):
                 break
             found = self.pop_due(until)
             assert found is not None

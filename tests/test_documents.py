@@ -25,7 +25,7 @@ def test_every_rule_of_terms_has_code_and_a_test() -> None:
     assert len(found) == len(rules(TERMS)) >= 50
     assert gaps(found) == []
     bill_4 = next(t for t in found if t.rule.id == "BILL-4")
-    assert any(place.startswith("domain/account.py::Account.") for place in bill_4.code)
+    assert any(place.startswith("domain/billing.py::Billing.") for place in bill_4.code)
     assert any("test_bill_4_" in place for place in bill_4.tests)
     assert "shared/scenarios/annual-upgrade-is-prorated.yaml" in bill_4.stories
 

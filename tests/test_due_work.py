@@ -10,13 +10,16 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
 from adapters.clock import SimulatedClock
 from app import Ledger
 from domain.commands import AddPaymentMethod
+from domain.schedule import TIME_3_ORDER, Task, TaskKind
 from settings import Settings
+from tests.conftest import utc
 from tests.crash_worker import RENEWAL
 from tests.helpers import at, event_count, open_account
 
@@ -54,6 +57,25 @@ def payments(store: str) -> list[str]:
         return sorted(p["invoice"] for a in ledger.account_ids() for p in ledger.payments(a))
     finally:
         ledger.close()
+
+
+def test_time_3_work_due_at_one_instant_sorts_in_the_rules_order_of_jobs() -> None:
+    """TIME-3: pool activation and exhaustion, cancellations taking effect, trial expiries,
+    renewals and lifetime billing, payment retries, inactivity warnings and deletions,
+    erasures; each job its own kind, whose tasks' keys begin with it; an earlier instant
+    runs first whatever its kind."""
+    holder = uuid4()
+    due = utc("2025-03-01T00:00:00Z")
+    shuffled = [Task.of(kind, due, holder) for kind in reversed(TaskKind)]
+    ranks = [(task.kind, task.kind.rank) for task in sorted(shuffled)]
+    assert [rank for _, rank in ranks] == [0, 0, 1, 2, 3, 3, 4, 5, 5, 5, 6]
+    steps = [{kind for kind, rank in ranks if rank == n} for n in range(len(TIME_3_ORDER))]
+    assert steps == [set(step) for step in TIME_3_ORDER]
+    assert steps[0] == {TaskKind("pool-activation"), TaskKind("pool-exhaustion")}
+    assert steps[3] == {TaskKind.RENEWAL, TaskKind.LIFETIME_BILLING}
+    assert all(t.key == f"{t.kind.value}:{holder}" for t in shuffled)
+    earlier = Task.of(TaskKind.ERASURE, utc("2025-02-28T23:59:59Z"), holder)
+    assert min([*shuffled, earlier]) == earlier
 
 
 def test_running_due_work_twice_changes_nothing_the_second_time(

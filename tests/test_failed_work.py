@@ -3,8 +3,10 @@ shown to operators, and runs exactly once when they retry it."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from eventsourcing.persistence import StoredEvent
@@ -20,6 +22,8 @@ from cli import app as cli_app
 from domain.account import Account, SeatRole
 from domain.commands import AddPaymentMethod, AnnouncePriceChange, CorrectInvoice
 from domain.errors import DomainError, ErrorCode
+from domain.schedule import TaskKind
+from domain.subjects import Subject
 from settings import ApiToken, Permission, Settings
 from tests.helpers import at, event_count, numbers, open_account, plain
 
@@ -233,3 +237,60 @@ def test_an_account_whose_events_cannot_be_read_is_set_apart_and_the_others_rene
     before = log.max_notification_id()  # (an event count decodes every event, this one too)
     assert ledger.run_due(clock.now()) == 0  # its renewal, raising, is not tried again
     assert log.max_notification_id() == before
+
+
+def test_work_set_aside_as_its_rank_in_time_3_is_read_as_its_own_kind_of_job(
+    sqlite_store: str, clock: SimulatedClock
+) -> None:
+    """WorkSetAside v1 recorded the task's TIME-3 rank (3: renewals and lifetime billing);
+    stored so, it is upcast, never rewritten: the kind is read from the task's key."""
+    ledger = Ledger(Settings(store=sqlite_store), clock=clock, gateway=SandboxGateway())
+    _, bad, _ = three_renewing_at_once(ledger, clock)
+    at(ledger, clock, "2025-02-10T09:00:00Z")
+    [failed] = ledger.failed_work()
+    ledger.close()
+    with sqlite3.connect(sqlite_store[len("sqlite:///") :]) as conn:
+        [(version, state)] = conn.execute(
+            "SELECT originator_version, state FROM stored_events WHERE topic = ?",
+            (get_topic(Account.WorkSetAside),),
+        ).fetchall()
+        v1 = json.loads(state)
+        assert (v1.pop("class_version"), v1["set_aside"]["kind"]) == (2, "renewal")
+        v1["set_aside"]["kind"] = 3
+        conn.execute(
+            "UPDATE stored_events SET state = ? WHERE originator_id = ? AND originator_version = ?",
+            (json.dumps(v1).encode(), bad.hex, version),
+        )
+    reopened = Ledger(Settings(store=sqlite_store), clock=clock, gateway=SandboxGateway())
+    try:
+        account = reopened.store.aggregate(bad)
+        assert isinstance(account, Account) and account.held is not None
+        assert account.held.kind is TaskKind.RENEWAL
+        assert reopened.failed_work() == [failed]
+        again = reopened.retry_due_work(failed["key"])  # still poisoned: its attempts go on
+        assert (again["kind"], again["attempts"]) == ("renewal", 2)
+    finally:
+        reopened.close()
+
+
+def test_a_subjects_erasure_set_aside_as_its_rank_is_read_as_an_erasure() -> None:
+    """Subject.WorkSetAside v1, likewise: rank 6 was the erasures'."""
+    subject_id = uuid4()
+    v1: dict[str, Any] = {
+        "effective_at": "2031-01-01T00:00:00Z",
+        "set_aside": {
+            "key": f"erasure:{subject_id}:2031-01-01T00:00:00+00:00",
+            "kind": 6,
+            "due_at": "2031-01-01T00:00:00Z",
+            "error": "KeyError",
+            "where": "domain/subjects.py:1",
+            "at": "2031-01-01T00:00:00Z",
+            "attempts": 1,
+        },
+    }
+    Subject.WorkSetAside.upcast_v1_v2(v1)
+    event = Subject.WorkSetAside.model_validate(
+        {**v1, "originator_id": subject_id, "originator_version": 3}
+    )
+    assert event.set_aside.kind is TaskKind.ERASURE
+    assert event.set_aside.task.key.startswith("erasure:")

@@ -22,7 +22,7 @@ from domain.commands import (
     SetBillingDetails,
 )
 from domain.errors import DomainError, ErrorCode
-from domain.lifetime import SeatLevel, extra_seat_days
+from domain.lifetime import Code, SeatLevel, extra_seat_days
 from tests.helpers import at, event_count, kinds, plain, totals
 
 BILLING: dict[str, Any] = {
@@ -78,6 +78,17 @@ def test_ltd_5_a_day_counts_the_most_seats_held_at_any_moment_including_the_remo
     )
     # Nov 10: 3 extra; Nov 20..25: 1 extra for 6 days (the removal day counted).
     assert extra_seat_days(history, date(2019, 11, 5), date(2019, 12, 5)) == 3 + 6
+
+
+def test_ltd_1_a_code_is_sold_once() -> None:
+    """LTD-1: a code the ledger holds is not sold again, in any currency."""
+    at = datetime(2019, 10, 1, tzinfo=UTC)
+    sold = Code.sell("LTD-0001", "USD", at, sold=None)
+    assert (sold.id, sold.code, sold.currency) == (Code.id_for("LTD-0001"), "LTD-0001", "USD")
+    for currency in ("USD", "EUR"):
+        with pytest.raises(DomainError) as refused:
+            Code.sell("LTD-0001", currency, at, sold=sold)
+        assert (refused.value.code, refused.value.field) == (ErrorCode.INVALID_INPUT, "code")
 
 
 def test_ltd_1_and_ltd_3_a_sold_code_opens_an_all_inclusive_account_with_two_seats_and_no_trial(

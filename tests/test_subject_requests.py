@@ -23,7 +23,7 @@ from domain.commands import (
     WithdrawConsent,
 )
 from domain.errors import DomainError, ErrorCode
-from domain.subjects import Purpose
+from domain.subjects import Purpose, Right
 from settings import Settings
 from tests.helpers import at, consent, event_count, open_account
 
@@ -65,6 +65,24 @@ def test_gdpr_3_requests_are_recorded_with_a_one_month_deadline_and_answered(
             command()
         assert refused.value.code is code
     assert event_count(ledger) == before
+
+
+def test_gdpr_3_access_portability_and_information_yield_the_export_and_no_other_right(
+    mem_ledger: Ledger, clock: SimulatedClock
+) -> None:
+    """GDPR-3: the rights that yield a machine-readable export are access and portability
+    (and information); every other request is answered with the subject as it now is."""
+    exported = {right for right in Right if right.yields_export}
+    assert exported == {Right.ACCESS, Right.PORTABILITY, Right.INFORMATION}
+    at(mem_ledger, clock, "2025-01-10T00:00:00Z")
+    lee = consent(mem_ledger, ["marketing"], email="lee@prospect.example", name="Lee P")
+    for right in ("access", "portability", "information"):
+        answer = mem_ledger.subject_request(lee, RequestAccess.parse({"right": right}))
+        assert set(answer) >= {"subject", "retention", "events"}, right
+        assert answer["subject"]["requests"][-1]["right"] == right
+    for request in (RequestRestriction(), ObjectToProcessing(purposes=[Purpose.MARKETING])):
+        answer = mem_ledger.subject_request(lee, request)
+        assert "events" not in answer and answer["requests"][-1]["right"] == request.right
 
 
 def test_gdpr_3_access_exports_everything_held_on_the_subject(

@@ -16,7 +16,7 @@ from domain.errors import DomainError, ErrorCode
 from domain.invoicing import BillingDetails, Charge, Unit, build_invoice
 from domain.money import Money, round_half_up
 from domain.numbering import DocumentKind
-from domain.registry import slug_candidates, slugify
+from domain.registry import MAX_SLUG_SUFFIX, free_slug, slug_candidates, slugify
 from domain.vat import VatTable, VatTreatment, check_vat_id, decide_vat, region_for
 
 SK_TABLE = VatTable.default()
@@ -173,6 +173,21 @@ def test_acc_1_slugs_come_from_the_company_name() -> None:
     assert slugify("Žilina Čaj s.r.o.") == "zilina-caj-s-r-o"
     assert slugify("!!!") == "account"
     assert slug_candidates("acme", 2) == ["acme", "acme-2", "acme-3"]
+
+
+def test_acc_1_a_taken_slug_gets_the_first_free_suffix_and_a_name_with_none_left_is_refused() -> (
+    None
+):
+    """ACC-1: a taken slug gets -2, -3, ...; when the slug and all its MAX_SLUG_SUFFIX
+    suffixes are taken, the company name is refused."""
+    taken = {"acme-inc", "acme-inc-2", "acme-inc-4"}
+    assert free_slug("ACME, Inc.", taken.__contains__) == "acme-inc-3"
+    assert free_slug("Beta", taken.__contains__) == "beta"
+    last = f"acme-inc-{MAX_SLUG_SUFFIX + 1}"
+    assert free_slug("ACME, Inc.", lambda slug: slug != last) == last
+    with pytest.raises(DomainError) as refused:
+        free_slug("ACME, Inc.", lambda slug: True)
+    assert (refused.value.code, refused.value.field) == (ErrorCode.INVALID_INPUT, "company")
 
 
 def test_bill_1_the_catalog_ranks_plans_and_prices_them_from_data() -> None:
