@@ -26,6 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from app import Ledger
+from domain.account import AccountStatus
+from domain.catalog import Cycle
 from domain.commands import (
     AccountCommand,
     AddPaymentMethod,
@@ -54,7 +56,7 @@ from domain.commands import (
 )
 from domain.documents import Rendering
 from domain.errors import DomainError, ErrorCode, FieldError, field_errors
-from domain.values import CATALOG_PLANS, Day, Email, Instant
+from domain.values import CATALOG_PLANS, CurrencyCode, Day, Email, Instant, PlanName
 from settings import ApiToken, Permission
 
 PAGE_LIMIT_DEFAULT = 100
@@ -401,9 +403,19 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
 
     @api.get("/accounts", response_model=Page, tags=["accounts"])
     def list_accounts(
-        actor: Reader, limit: Limit = PAGE_LIMIT_DEFAULT, cursor: Cursor = None
+        actor: Reader,
+        limit: Limit = PAGE_LIMIT_DEFAULT,
+        cursor: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,200}$")] = None,
+        status: Annotated[AccountStatus | None, Query()] = None,
+        plan: Annotated[PlanName | None, Query()] = None,
+        currency: Annotated[CurrencyCode | None, Query()] = None,
+        cycle: Annotated[Cycle | None, Query()] = None,
     ) -> Page:
-        return page([str(a) for a in ledger.account_ids()], limit, cursor)
+        """Accounts in the order opened: each one's id, status, plan, currency and cycle."""
+        found = ledger.accounts(
+            limit=limit, after=cursor, status=status, plan=plan, currency=currency, cycle=cycle
+        )
+        return Page(items=found.items, next_cursor=found.next_cursor)
 
     @api.get("/accounts/{account_id}", tags=["accounts"])
     def get_account(account_id: UUID, actor: Reader, when: Known) -> dict[str, Any]:
@@ -612,9 +624,10 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
         before: Annotated[Day, Query()],
         actor: Admin,
         limit: Limit = PAGE_LIMIT_DEFAULT,
-        cursor: Cursor = None,
+        cursor: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,200}$")] = None,
     ) -> Page:
-        return page(ledger.falls_due(before), limit, cursor)
+        found = ledger.falls_due(before, limit=limit, after=cursor)
+        return Page(items=found.items, next_cursor=found.next_cursor)
 
     # ---------------------------------------------------------------- mail
 
@@ -656,9 +669,10 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
         actor: Finance,
         when: Known,
         limit: Limit = PAGE_LIMIT_DEFAULT,
-        cursor: Cursor = None,
+        cursor: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,200}$")] = None,
     ) -> Page:
-        return page(ledger.credit_windows(**when), limit, cursor)
+        found = ledger.credit_windows(limit=limit, after=cursor, **when)
+        return Page(items=found.items, next_cursor=found.next_cursor)
 
     # ---------------------------------------------------------------- audit
 

@@ -54,15 +54,18 @@ from ledger import views
 from ledger.data_subjects import DataSubjects
 from ledger.due_work import DueWork
 from ledger.issuing import DocumentIssuing
+from ledger.listings import PAGE_DEFAULT, Listings
 from ledger.mail_delivery import MailDelivery
 from ledger.payments import PaymentCollection
 from ledger.reading import NOW, Knowledge, Reader, When, day, instant
 from ledger.unit import Transactor, Unit
+from ledger.views import Page
 from projections.audit import Replay, Verification, explain, moved_heads, replay, verify
 from projections.due import DueIndex
 from projections.finance import FinanceProjection, facts, view_for
 from projections.history import HistoryIndex
 from projections.invoices import find_issued
+from projections.read_index import ReadIndex, index_view_for
 from projections.reports import REPORTS, Facts, Month, Report, balanced, balances, only_currency
 from settings import Settings
 
@@ -101,11 +104,15 @@ class Ledger:
             self.tx, self.reader, DueIndex(self.store), self.collection, self.mail
         )
         self.subjects = DataSubjects(self.tx, self.reader, self.store.keys, self.due_work)
+        self.listings = Listings(
+            self.store, self.reader, ReadIndex(index_view_for(self.settings.store)), self.now
+        )
         self.finance = FinanceProjection(view_for(self.settings.store))
         self._finance_lock = threading.Lock()
 
     def close(self) -> None:
         self.finance.finance.close()
+        self.listings.index.view.close()
         self.store.close()
 
     def terms(self, prices: PriceBook) -> Terms:
@@ -382,8 +389,11 @@ class Ledger:
     ) -> list[dict[str, Any]]:
         return self.subjects.retention(subject_id, as_of=as_of, known_at=known_at)
 
-    def falls_due(self, before: date | str) -> list[dict[str, Any]]:
-        return self.subjects.falls_due(before)
+    def falls_due(
+        self, before: date | str, *, limit: int = PAGE_DEFAULT, after: str | None = None
+    ) -> Page[dict[str, Any]]:
+        """GDPR-2/3/5: the deadlines before a date, earliest first, a page at a time."""
+        return self.listings.falls_due(before, limit=limit, after=after)
 
     def export_subject(self, subject_id: UUID) -> dict[str, Any]:
         return self.subjects.export(subject_id)
@@ -464,9 +474,26 @@ class Ledger:
     # ------------------------------------------------------------ queries
 
     def account_ids(self) -> list[UUID]:
-        """Every account, in the order opened."""
+        """Every account, in the order opened (all of them: for the ledger's own work; a
+        reader pages through `accounts`)."""
         with self.due_work.caught_up() as index:
             return index.accounts_in_opening_order()
+
+    def accounts(
+        self,
+        *,
+        limit: int = PAGE_DEFAULT,
+        after: str | None = None,
+        status: str | None = None,
+        plan: str | None = None,
+        currency: str | None = None,
+        cycle: str | None = None,
+    ) -> Page[dict[str, Any]]:
+        """Accounts in the order opened, a page at a time: each one's id, status, plan,
+        currency and cycle, filtered by any of the four."""
+        return self.listings.accounts(
+            limit=limit, after=after, status=status, plan=plan, currency=currency, cycle=cycle
+        )
 
     def load(self, account_id: UUID, known: Knowledge = NOW) -> Account:
         return self.reader.account(account_id, known)
@@ -524,20 +551,18 @@ class Ledger:
         known = Knowledge.of(as_of, known_at)
         return views.window_view(self.load(account_id, known), known.instant(self.now()))
 
-    def credit_windows(self, *, as_of: When = None, known_at: When = None) -> list[dict[str, Any]]:
-        """CREDIT-3 for finance: every open pool, in account opening order, with its end's
-        history."""
+    def credit_windows(
+        self,
+        *,
+        limit: int = PAGE_DEFAULT,
+        after: str | None = None,
+        as_of: When = None,
+        known_at: When = None,
+    ) -> Page[dict[str, Any]]:
+        """CREDIT-3 for finance: the open pools, in account opening order, a page at a
+        time, each with its end's history; now or at `as_of` as known at `known_at`."""
         known = Knowledge.of(as_of, known_at)
-        windows = []
-        for account_id in self.account_ids():
-            try:
-                account = self.load(account_id, known)
-            except DomainError:
-                continue  # not yet opened, or not yet known
-            window = views.window_view(account, known.instant(self.now()))
-            if window is not None:
-                windows.append({"account": str(account_id), "slug": account.slug, **window})
-        return windows
+        return self.listings.credit_windows(known, limit=limit, after=after)
 
     def invoice(self, number: str) -> dict[str, Any]:
         """One invoice or credit note, as it stands now (its status follows payments)."""

@@ -3,9 +3,10 @@ describes, for the API, the CLI and the subject's export alike."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from adapters.failures import Failure
@@ -16,9 +17,27 @@ from domain.money import Money
 from domain.schedule import SetAside
 from domain.subjects import Subject
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list read by key: its items, and the cursor that reads on from the
+    last of them (None: there is no more)."""
+
+    items: list[T]
+    next_cursor: str | None
+
 
 def instant(value: datetime | None) -> str | None:
     return iso(value) if value is not None else None
+
+
+def account_summary(
+    account_id: str, status: str, plan: str, currency: str, cycle: str
+) -> dict[str, Any]:
+    """An account in a list: what it is filtered by (ledger.listings)."""
+    return {"id": account_id, "status": status, "plan": plan, "currency": currency, "cycle": cycle}
 
 
 def account_view(a: Account) -> dict[str, Any]:
