@@ -57,6 +57,7 @@ from ledger.issuing import DocumentIssuing
 from ledger.listings import PAGE_DEFAULT, Listings
 from ledger.mail_delivery import MailDelivery
 from ledger.payments import PaymentCollection
+from ledger.price_notices import PriceNotices
 from ledger.reading import NOW, Knowledge, Reader, When, day, instant
 from ledger.unit import Transactor, Unit
 from ledger.views import Page
@@ -107,6 +108,7 @@ class Ledger:
         self.listings = Listings(
             self.store, self.reader, ReadIndex(index_view_for(self.settings.store)), self.now
         )
+        self.price_notices = PriceNotices(self.tx, self.listings)
         self.finance = FinanceProjection(view_for(self.settings.store))
         self._finance_lock = threading.Lock()
 
@@ -230,22 +232,15 @@ class Ledger:
         idempotency_key: str | None = None,
     ) -> None:
         """BILL-6: the owner of every affected account (open or trialing, on that plan,
-        currency and cycle) is notified at announcement, in the same transaction."""
+        currency and cycle) is notified at announcement, a batch of accounts per
+        transaction (ledger.price_notices); repeated under its key, it finishes the
+        notices a cut-off announcement left."""
+        self.price_notices.announce(command, actor=actor, idempotency_key=idempotency_key)
 
-        def work(unit: Unit) -> None:
-            change = unit.price_book().announce(
-                unit.terms.catalog,
-                plan=command.plan,
-                currency=command.currency,
-                cycle=command.cycle,
-                price=command.price.amount,
-                effective_on=command.effective_on,
-                at=unit.at,
-            )
-            for account_id in self.account_ids():
-                unit.account(account_id).notify_price_change(change, unit.at)
-
-        self.tx.transact(work, actor=actor, idempotency_key=idempotency_key, command=command)
+    def send_price_notices(self, *, actor: str | None = "scheduler") -> int:
+        """BILL-6: the notices of announcements cut off part-way, sent on from where they
+        stopped; the accounts gone through."""
+        return self.price_notices.send(actor=actor)
 
     def sell_code(
         self,
