@@ -56,7 +56,7 @@ from domain.commands import (
 )
 from domain.documents import Rendering
 from domain.errors import DomainError, ErrorCode, FieldError, field_errors
-from domain.values import CATALOG_PLANS, CurrencyCode, Day, Email, Instant, PlanName
+from domain.values import CATALOG_PLANS, CurrencyCode, Day, Email, Instant
 from settings import ApiToken, Permission
 
 PAGE_LIMIT_DEFAULT = 100
@@ -407,7 +407,7 @@ def create_app(ledger: Ledger, tokens: dict[str, ApiToken]) -> FastAPI:
         limit: Limit = PAGE_LIMIT_DEFAULT,
         cursor: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,200}$")] = None,
         status: Annotated[AccountStatus | None, Query()] = None,
-        plan: Annotated[PlanName | None, Query()] = None,
+        plan: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")] = None,
         currency: Annotated[CurrencyCode | None, Query()] = None,
         cycle: Annotated[Cycle | None, Query()] = None,
     ) -> Page:
