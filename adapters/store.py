@@ -259,10 +259,20 @@ def store_env(url: str) -> dict[str, str]:
 V = TypeVar("V", bound=TrackingRecorder)
 
 
-def tracking_view(store_url: str, name: str, sqlite_kind: type[V], postgres_kind: type[V]) -> V:
+def tracking_view(
+    store_url: str,
+    name: str,
+    sqlite_kind: type[V],
+    postgres_kind: type[V],
+    *,
+    pool_size: int | None = None,
+) -> V:
     """A projection's view (a `TrackingRecorder`) beside the store: in the same SQLite file
-    or PostgreSQL schema; for the in-memory store, an SQLite database in memory."""
+    or PostgreSQL schema (with `pool_size` connections kept open, more when busy, if given);
+    for the in-memory store, an SQLite database in memory."""
     env = store_env(store_url)
+    if pool_size is not None and env["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
+        env["POSTGRES_POOL_SIZE"] = str(pool_size)
     if env["PERSISTENCE_MODULE"] == "eventsourcing.popo":
         env = {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",

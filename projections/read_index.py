@@ -22,7 +22,9 @@ from the store without personal data. The library's `ProjectionRunner`, which ha
 projection one event at a time with no store to fold from, therefore does not run it;
 queries catch it up (`ReadIndex.catch_up`). Rows only move forward (an account's by its
 version), so a slower follower never puts back what a faster one wrote. Pools are the
-exception: their rows are the grant and close events themselves, at their log positions.
+exception: their rows are the grant and close events themselves, at their log positions
+(so a pool of an account this code could not read when its grant went by is missing until
+the index is rebuilt: its tables and its tracking row dropped).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ LOG_PAGE_SIZE = 500
 CHUNK = 50_000
 FOLD_BATCH = 100  # aggregates folded from one query
 ID_BATCH = 500  # ids per `IN (...)` look-up
+POOL_SIZE = 1  # PostgreSQL connections kept open (a page is one short read; more when busy)
 CLOSED = (AccountStatus.CANCELLED.value, AccountStatus.DELETED.value)  # no notices (BILL-6)
 ALWAYS = "9999-12-31T23:59:59.999999Z"  # later than any stamp: "no limit"
 
@@ -452,7 +455,9 @@ class PostgresReadIndexView(ReadIndexView, PostgresTrackingRecorder):
 
 def index_view_for(store_url: str) -> ReadIndexView:
     """The index beside the store: the same SQLite file or PostgreSQL schema."""
-    view: ReadIndexView = tracking_view(store_url, NAME, SQLiteReadIndexView, PostgresReadIndexView)
+    view: ReadIndexView = tracking_view(
+        store_url, NAME, SQLiteReadIndexView, PostgresReadIndexView, pool_size=POOL_SIZE
+    )
     return view
 
 
