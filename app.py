@@ -54,15 +54,19 @@ from ledger import views
 from ledger.data_subjects import DataSubjects
 from ledger.due_work import DueWork
 from ledger.issuing import DocumentIssuing
+from ledger.listings import PAGE_DEFAULT, Listings
 from ledger.mail_delivery import MailDelivery
 from ledger.payments import PaymentCollection
+from ledger.price_notices import PriceNotices
 from ledger.reading import NOW, Knowledge, Reader, When, day, instant
 from ledger.unit import Transactor, Unit
+from ledger.views import Page
 from projections.audit import Replay, Verification, explain, moved_heads, replay, verify
 from projections.due import DueIndex
 from projections.finance import FinanceProjection, facts, view_for
 from projections.history import HistoryIndex
 from projections.invoices import find_issued
+from projections.read_index import ReadIndex, index_view_for
 from projections.reports import REPORTS, Facts, Month, Report, balanced, balances, only_currency
 from settings import Settings
 
@@ -99,11 +103,16 @@ class Ledger:
             self.tx, self.reader, DueIndex(self.store), self.collection, self.mail
         )
         self.subjects = DataSubjects(self.tx, self.reader, self.store.keys, self.due_work)
+        self.listings = Listings(
+            self.store, self.reader, ReadIndex(index_view_for(self.settings.store)), self.now
+        )
+        self.price_notices = PriceNotices(self.tx, self.listings)
         self.finance = FinanceProjection(view_for(self.settings.store))
         self._finance_lock = threading.Lock()
 
     def close(self) -> None:
         self.finance.finance.close()
+        self.listings.index.view.close()
         self.store.close()
 
     def terms(self, prices: PriceBook) -> Terms:
@@ -215,22 +224,15 @@ class Ledger:
         idempotency_key: str | None = None,
     ) -> None:
         """BILL-6: the owner of every affected account (open or trialing, on that plan,
-        currency and cycle) is notified at announcement, in the same transaction."""
+        currency and cycle) is notified at announcement, a batch of accounts per
+        transaction (ledger.price_notices); repeated under its key, it finishes the
+        notices a cut-off announcement left."""
+        self.price_notices.announce(command, actor=actor, idempotency_key=idempotency_key)
 
-        def work(unit: Unit) -> None:
-            change = unit.price_book().announce(
-                unit.terms.catalog,
-                plan=command.plan,
-                currency=command.currency,
-                cycle=command.cycle,
-                price=command.price.amount,
-                effective_on=command.effective_on,
-                at=unit.at,
-            )
-            for account_id in self.account_ids():
-                unit.account(account_id).notify_price_change(change, unit.at)
-
-        self.tx.transact(work, actor=actor, idempotency_key=idempotency_key, command=command)
+    def send_price_notices(self, *, actor: str | None = "scheduler") -> int:
+        """BILL-6: the notices of announcements cut off part-way, sent on from where they
+        stopped; the accounts gone through."""
+        return self.price_notices.send(actor=actor)
 
     def sell_code(
         self,
@@ -373,8 +375,11 @@ class Ledger:
     ) -> list[dict[str, Any]]:
         return self.subjects.retention(subject_id, as_of=as_of, known_at=known_at)
 
-    def falls_due(self, before: date | str) -> list[dict[str, Any]]:
-        return self.subjects.falls_due(before)
+    def falls_due(
+        self, before: date | str, *, limit: int = PAGE_DEFAULT, after: str | None = None
+    ) -> Page[dict[str, Any]]:
+        """GDPR-2/3/5: the deadlines before a date, earliest first, a page at a time."""
+        return self.listings.falls_due(before, limit=limit, after=after)
 
     def export_subject(self, subject_id: UUID) -> dict[str, Any]:
         return self.subjects.export(subject_id)
@@ -455,9 +460,26 @@ class Ledger:
     # ------------------------------------------------------------ queries
 
     def account_ids(self) -> list[UUID]:
-        """Every account, in the order opened."""
+        """Every account, in the order opened (all of them: for the ledger's own work; a
+        reader pages through `accounts`)."""
         with self.due_work.caught_up() as index:
             return index.accounts_in_opening_order()
+
+    def accounts(
+        self,
+        *,
+        limit: int = PAGE_DEFAULT,
+        after: str | None = None,
+        status: str | None = None,
+        plan: str | None = None,
+        currency: str | None = None,
+        cycle: str | None = None,
+    ) -> Page[dict[str, Any]]:
+        """Accounts in the order opened, a page at a time: each one's id, status, plan,
+        currency and cycle, filtered by any of the four."""
+        return self.listings.accounts(
+            limit=limit, after=after, status=status, plan=plan, currency=currency, cycle=cycle
+        )
 
     def load(self, account_id: UUID, known: Knowledge = NOW) -> Account:
         return self.reader.account(account_id, known)
@@ -514,20 +536,18 @@ class Ledger:
         known = Knowledge.of(as_of, known_at)
         return views.window_view(self.load(account_id, known), known.instant(self.now()))
 
-    def credit_windows(self, *, as_of: When = None, known_at: When = None) -> list[dict[str, Any]]:
-        """CREDIT-3 for finance: every open pool, in account opening order, with its end's
-        history."""
+    def credit_windows(
+        self,
+        *,
+        limit: int = PAGE_DEFAULT,
+        after: str | None = None,
+        as_of: When = None,
+        known_at: When = None,
+    ) -> Page[dict[str, Any]]:
+        """CREDIT-3 for finance: the open pools, in account opening order, a page at a
+        time, each with its end's history; now or at `as_of` as known at `known_at`."""
         known = Knowledge.of(as_of, known_at)
-        windows = []
-        for account_id in self.account_ids():
-            try:
-                account = self.load(account_id, known)
-            except DomainError:
-                continue  # not yet opened, or not yet known
-            window = views.window_view(account, known.instant(self.now()))
-            if window is not None:
-                windows.append(window)
-        return windows
+        return self.listings.credit_windows(known, limit=limit, after=after)
 
     def invoice(self, number: str) -> dict[str, Any]:
         """One invoice or credit note, as it stands now (its status follows payments)."""

@@ -244,13 +244,15 @@ class Scheduler:
             log.warning("scheduler lost its lock; standing by")
             return
         done = self.ledger.run_due(mailer=self.mailer)
+        noticed = self.ledger.send_price_notices()  # BILL-6: any announcement cut off
         documented = self.ledger.issue_documents()
         sent = self.ledger.deliver_mail(self.mailer) if self.mailer is not None else {}
         sealed = self.ledger.checkpoint(actor="scheduler", every=CHECKPOINT_EVERY)
         self.runs += 1
         log.info(
-            "due work done: %d tasks; documents: %d; mail: %s; checkpoint: %s",
+            "due work done: %d tasks; price notices: %d; documents: %d; mail: %s; checkpoint: %s",
             done,
+            noticed,
             documented,
             sent or "none",
             sealed["position"] if sealed else "not due",

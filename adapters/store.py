@@ -9,7 +9,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import parse_qs, unquote, urlparse
 from uuid import UUID
 
@@ -17,13 +17,15 @@ import pydantic_core
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import (
     ApplicationRecorder,
+    InfrastructureFactory,
     Mapper,
     Notification,
     StoredEvent,
+    TrackingRecorder,
     Transcoder,
 )
 from eventsourcing.popo import POPOFactory
-from eventsourcing.utils import get_topic, resolve_topic
+from eventsourcing.utils import Environment, get_topic, resolve_topic
 
 from adapters.clock import Clock
 from adapters.keys import EventSealer, KeyStore, key_store_for
@@ -252,6 +254,36 @@ def store_env(url: str) -> dict[str, str]:
             env["POSTGRES_SCHEMA"] = query["schema"][0]
         return env
     raise ValueError(f"unknown store {url!r}: use memory://, sqlite:///PATH or postgresql://...")
+
+
+V = TypeVar("V", bound=TrackingRecorder)
+
+
+def tracking_view(
+    store_url: str,
+    name: str,
+    sqlite_kind: type[V],
+    postgres_kind: type[V],
+    *,
+    pool_size: int | None = None,
+) -> V:
+    """A projection's view (a `TrackingRecorder`) beside the store: in the same SQLite file
+    or PostgreSQL schema (with `pool_size` connections kept open, more when busy, if given);
+    for the in-memory store, an SQLite database in memory."""
+    env = store_env(store_url)
+    if pool_size is not None and env["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
+        env["POSTGRES_POOL_SIZE"] = str(pool_size)
+    if env["PERSISTENCE_MODULE"] == "eventsourcing.popo":
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": ":memory:",
+            "CREATE_TABLE": "y",
+        }
+    factory = InfrastructureFactory[Any].construct(env=Environment(name.upper(), env))
+    sqlite = env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite"
+    view = factory.tracking_recorder(sqlite_kind if sqlite else postgres_kind)
+    assert isinstance(view, sqlite_kind if sqlite else postgres_kind)
+    return view
 
 
 def shown(url: str) -> str:

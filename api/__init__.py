@@ -69,11 +69,20 @@ def _document(api: FastAPI, plans: list[str]) -> None:
             document = made()
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
             schemas.update(problems.schemas())
-            for schema in schemas.values():
-                for field in schema.get("properties", {}).values():
-                    if field.pop(CATALOG_PLANS, False):
-                        field["enum"] = plans
+            _list_plans(document, plans)
             api.openapi_schema = document
         return api.openapi_schema
 
     api.openapi = openapi  # type: ignore[method-assign]
+
+
+def _list_plans(node: Any, plans: list[str]) -> None:
+    """Every schema marked as a plan name, in a body or a query, lists the plans."""
+    if isinstance(node, dict):
+        if node.pop(CATALOG_PLANS, False):
+            node["enum"] = plans
+        for value in node.values():
+            _list_plans(value, plans)
+    elif isinstance(node, list):
+        for value in node:
+            _list_plans(value, plans)

@@ -8,9 +8,10 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Query, Request, Response
 from starlette.exceptions import HTTPException
 
-from api.params import PAGE_LIMIT_DEFAULT, Cursor, Key, Known, Limit, Page, page
+from api.params import PAGE_LIMIT_DEFAULT, Cursor, Key, KeyCursor, Known, Limit, Page, page
 from api.security import Reader, TheLedger, Writer, sees_addresses
 from app import Ledger
+from domain.catalog import Cycle
 from domain.commands import (
     AccountCommand,
     AddPaymentMethod,
@@ -29,8 +30,10 @@ from domain.commands import (
     SetBillingDetails,
     SetVatId,
 )
-from domain.values import Day
+from domain.suspension import AccountStatus
+from domain.values import CurrencyCode, Day, PlanName
 from ledger.views import (
+    AccountSummaryView,
     AccountView,
     BalanceView,
     CreditWindowView,
@@ -86,11 +89,23 @@ def open_with_code(
     return _created(ledger, opened, response)
 
 
-@router.get("/accounts", response_model=Page[str], tags=["accounts"])
+@router.get("/accounts", response_model=Page[AccountSummaryView], tags=["accounts"])
 def list_accounts(
-    actor: Reader, ledger: TheLedger, limit: Limit = PAGE_LIMIT_DEFAULT, cursor: Cursor = None
-) -> Page[str]:
-    return page([str(a) for a in ledger.account_ids()], limit, cursor)
+    actor: Reader,
+    ledger: TheLedger,
+    limit: Limit = PAGE_LIMIT_DEFAULT,
+    cursor: KeyCursor = None,
+    status: Annotated[AccountStatus | None, Query()] = None,
+    plan: Annotated[PlanName | None, Query()] = None,
+    currency: Annotated[CurrencyCode | None, Query()] = None,
+    cycle: Annotated[Cycle | None, Query()] = None,
+) -> Page[Any]:
+    """Accounts in the order opened, each one's id, status, plan, currency and cycle,
+    filtered by any of them; a page read by key from the read index."""
+    found = ledger.accounts(
+        limit=limit, after=cursor, status=status, plan=plan, currency=currency, cycle=cycle
+    )
+    return Page(items=found.items, next_cursor=found.next_cursor)
 
 
 @router.get("/accounts/{account_id}", response_model=AccountView, tags=["accounts"])

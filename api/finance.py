@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import JSONResponse, Response
 
-from api.params import PAGE_LIMIT_DEFAULT, Cursor, Known, KnownAt, Limit, Page, page
+from api.params import PAGE_LIMIT_DEFAULT, KeyCursor, Known, KnownAt, Limit, Page
 from api.security import Finance, TheLedger
 from ledger.views import CreditWindowView, ReportView
 from projections.reports import REPORTS, ReportFormat, render_report, report_document
@@ -26,9 +26,11 @@ def credit_windows(
     ledger: TheLedger,
     when: Known,
     limit: Limit = PAGE_LIMIT_DEFAULT,
-    cursor: Cursor = None,
+    cursor: KeyCursor = None,
 ) -> Page[Any]:
-    return page(ledger.credit_windows(**when), limit, cursor)
+    """CREDIT-3: the open pools in account opening order, read by key from the read index."""
+    found = ledger.credit_windows(limit=limit, after=cursor, **when)
+    return Page(items=found.items, next_cursor=found.next_cursor)
 
 
 @router.get(

@@ -29,6 +29,8 @@ def page(items: list[T], limit: int, cursor: str | None) -> Page[T]:
 
 Limit = Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)]
 Cursor = Annotated[str | None, Query(pattern=r"^[0-9]{1,9}$")]
+# An opaque cursor of a list read by key from the read index (ledger/listings.py)
+KeyCursor = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,200}$")]
 Key = Annotated[
     str | None,
     Header(

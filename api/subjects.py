@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
-from api.params import PAGE_LIMIT_DEFAULT, Created, Cursor, Key, Known, Limit, Page, page
+from api.params import PAGE_LIMIT_DEFAULT, Created, Key, KeyCursor, Known, Limit, Page
 from api.security import Admin, TheLedger, Writer
 from domain.commands import AnySubjectRequest, GiveConsent, WithdrawConsent
 from domain.values import Day, Email
@@ -79,6 +79,8 @@ def falls_due(
     actor: Admin,
     ledger: TheLedger,
     limit: Limit = PAGE_LIMIT_DEFAULT,
-    cursor: Cursor = None,
+    cursor: KeyCursor = None,
 ) -> Page[dict[str, Any]]:
-    return page(ledger.falls_due(before), limit, cursor)
+    """GDPR-2/3/5: the retention deadlines before a day, read by key from the read index."""
+    found = ledger.falls_due(before, limit=limit, after=cursor)
+    return Page(items=found.items, next_cursor=found.next_cursor)

@@ -24,6 +24,7 @@ import psycopg
 
 from adapters.clock import SimulatedClock
 from adapters.gateway import SandboxGateway
+from adapters.store_format import FORMAT
 from app import Ledger
 from bench import baselines
 from domain.catalog import Cycle
@@ -418,3 +419,104 @@ def _invoices_by_slug(ledger: Ledger) -> dict[str, list[tuple[str, str, str]]]:
         }
     finally:
         fresh.close()
+
+
+# ------------------------------------------------------------------ paged reads (issue 22)
+
+# The store of the read figures is built once (a `seatledger simulate` history of this seed)
+# and kept as a `pg_dump` under var/, named by this version: bump it when the simulation,
+# the event format or the read index's tables change, so that a stale copy is not reused.
+READS_STORE_VERSION = 1
+READS_MONTHS = 3
+READS_SCHEMA = "bench_reads"
+READS_CACHE = ROOT / "var" / "bench"
+READ_REQUESTS = 300
+READ_WARM_UP = 20
+READ_PATHS = {
+    "accounts": "/accounts?limit=100",
+    "credit_windows": "/credit-windows?limit=2",
+}
+
+
+def reads_store(database: str, accounts: int) -> tuple[str, dict[str, Any]]:
+    """A store of `accounts` simulated accounts (READS_MONTHS of history, seed SEED) in the
+    schema READS_SCHEMA of `database`, its read index caught up: restored from the cached
+    dump when there is one, else simulated and dumped for the next run."""
+    store = f"{database}?schema={READS_SCHEMA}&pool_size=2&max_overflow=30"
+    name = f"reads-v{READS_STORE_VERSION}-format{FORMAT}-{accounts}-seed{SEED}.dump"
+    cache = READS_CACHE / name
+    started = time.perf_counter()
+    if cache.exists():
+        subprocess.run(["pg_restore", "--no-owner", "-d", database, str(cache)], check=True)
+        built = False
+    else:
+        with psycopg.connect(database, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{READS_SCHEMA}"')
+        ledger, _ = simulated(store, accounts, READS_MONTHS, cohort=False)
+        try:
+            ledger.accounts(limit=1)  # the read index, caught up: it is kept with the store
+        finally:
+            ledger.close()
+        READS_CACHE.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_suffix(".partial")
+        subprocess.run(
+            ["pg_dump", "-Fc", "-n", READS_SCHEMA, "-f", str(partial), database], check=True
+        )
+        partial.rename(cache)
+        built = True
+    seconds = time.perf_counter() - started
+    with ledger_on(store, SimulatedClock(DEFAULT_START)) as ledger:
+        view = ledger.listings.caught_up()
+        found = {
+            "accounts": len(ledger.account_ids()),
+            "open_pools": len(view.open_pools(0, accounts)),
+            "events": _position(ledger),
+        }
+    return store, {"built": built, "seconds": seconds, "cache": name, **found}
+
+
+def reads(database: str, accounts: int) -> dict[str, Any]:
+    """`/accounts?limit=100` and `/credit-windows?limit=2` on a store of `accounts`
+    accounts, through `seatledger serve` over one keep-alive connection: READ_REQUESTS
+    sequential GETs of each after READ_WARM_UP, their latencies in milliseconds."""
+    store, shape = reads_store(database, accounts)
+    tokens = json.dumps({"bench": {"secret": API_SECRET, "scopes": ["write", "finance:read"]}})
+    server = subprocess.Popen(
+        [
+            *[sys.executable, "-m", "cli", "serve", "--store", store],
+            *["--port", str(API_PORT), "--no-scheduler"],
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "SEATLEDGER_API_TOKENS": tokens},
+    )
+    found: dict[str, Any] = {"store": shape}
+    try:
+        base = f"http://127.0.0.1:{API_PORT}"
+        headers = {"Authorization": f"Bearer {API_SECRET}"}
+        with httpx2.Client(base_url=base, headers=headers, timeout=60) as client:
+            _wait_until(lambda: client.get("/accounts?limit=1").status_code == 200)
+            for name, path in READ_PATHS.items():
+                for _ in range(READ_WARM_UP):
+                    client.get(path)
+                timings = []
+                for _ in range(READ_REQUESTS):
+                    began = time.perf_counter()
+                    response = client.get(path)
+                    timings.append((time.perf_counter() - began) * 1000)
+                    assert response.status_code == 200, response.text
+                page = response.json()
+                timings.sort()
+                found[name] = {
+                    "requests": READ_REQUESTS,
+                    "items": len(page["items"]),
+                    "more": page["next_cursor"] is not None,
+                    "p50_ms": statistics.median(timings),
+                    "p99_ms": timings[max(0, int(len(timings) * 0.99) - 1)],
+                    "max_ms": timings[-1],
+                }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return found

@@ -92,3 +92,64 @@ class PriceBook(Aggregate):
             return catalog.base_price(plan, currency, cycle)
         latest = max(in_force, key=lambda c: (c.effective_on, c.announced_at))
         return latest.price
+
+
+class PriceNotice(Aggregate):
+    """BILL-6, carried out a batch at a time: how far the notices of one announced change
+    have gone through the affected accounts, in the order they were opened. Each batch
+    notifies its accounts and records how far it got in one transaction, so an
+    announcement cut off part-way goes on from there and no owner is told twice.
+
+    The affected accounts are those opened up to `opened_upto` (a place in the opening
+    order: the accounts there were when the change was announced), each judged by its own
+    state when its batch comes (`Account.notify_price_change`)."""
+
+    number: int = 0  # the change's place among the price book's changes
+    change: PriceChange | None = None
+    opened_upto: int = 0
+    after: int = 0  # the place of the last account its batches went through
+    notified: int = 0
+    finished: bool = False
+
+    @staticmethod
+    def id_for(number: int) -> UUID:
+        return stable_id("price-notice", number)
+
+    class Started(Event):
+        number: int
+        change: PriceChange
+        opened_upto: int
+
+        def apply(self, notice: PriceNotice) -> None:
+            notice.number = self.number
+            notice.change = self.change
+            notice.opened_upto = self.opened_upto
+
+    class BatchNotified(Event):
+        """A batch of the affected accounts went through: up to `after` in the opening
+        order, `count` of them looked at; `finished` when none is left."""
+
+        after: int
+        count: int
+        finished: bool
+
+        def apply(self, notice: PriceNotice) -> None:
+            notice.after = self.after
+            notice.notified += self.count
+            notice.finished = self.finished
+
+    @classmethod
+    def start(cls, number: int, change: PriceChange, opened_upto: int, at: datetime) -> PriceNotice:
+        return cls.create(
+            cls.Started,
+            cls.id_for(number),
+            at,
+            number=number,
+            change=change,
+            opened_upto=opened_upto,
+        )
+
+    def went_through(self, after: int, count: int, finished: bool, at: datetime) -> None:
+        assert not self.finished, "a finished notice has no batch left"
+        assert after >= self.after, "batches go forward in the opening order"
+        self.trigger(self.BatchNotified, at, after=after, count=count, finished=finished)

@@ -4,7 +4,7 @@ answers, erasure on request, retention deadlines and the subject's export."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -24,7 +24,7 @@ from domain.personal import Scope
 from domain.subjects import Right, Subject
 from ledger import views
 from ledger.due_work import DueWork
-from ledger.reading import Knowledge, Reader, When, day
+from ledger.reading import Knowledge, Reader, When
 from ledger.unit import Transactor, Unit
 
 
@@ -210,42 +210,6 @@ class DataSubjects:
             }
             for item in found.retention(self.reader.linked_account(found, known))
         ]
-
-    def falls_due(self, before: date | str) -> list[dict[str, Any]]:
-        """GDPR-2/3/5 for the scheduler and the data-protection officer: every retention
-        deadline and every request deadline before a date, earliest first, with whether
-        the work was done."""
-        before = day(before, "before")
-        with self.due.caught_up() as index:
-            subject_ids = index.subjects_in_order()
-        found: list[dict[str, Any]] = []
-        for subject_id in subject_ids:
-            subject = self.tx.store.aggregate(subject_id)
-            assert isinstance(subject, Subject)
-            account = self.reader.linked_account(subject)
-            for item in subject.retention(account):
-                if item.due_on is not None and item.due_on < before:
-                    found.append(
-                        {
-                            "subject": str(subject.id),
-                            "category": item.category,
-                            "due_on": str(item.due_on),
-                            "basis": item.basis,
-                            "done": subject.carried_out(item, account),
-                        }
-                    )
-            found.extend(
-                {
-                    "subject": str(subject.id),
-                    "category": f"request:{r.right.value}",
-                    "due_on": str(r.due_on),
-                    "basis": "request",
-                    "done": r.answered_at is not None,
-                }
-                for r in subject.requests
-                if r.due_on < before
-            )
-        return sorted(found, key=lambda item: item["due_on"])
 
     # ------------------------------------------------------------ requests (GDPR-3/4)
 

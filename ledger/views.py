@@ -3,9 +3,10 @@ describes, for the API, the CLI and the subject's export alike."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
@@ -19,6 +20,17 @@ from domain.money import Money
 from domain.schedule import SetAside
 from domain.subjects import Subject
 from domain.suspension import AccountStatus
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list read by key: its items, and the cursor that reads on from the
+    last of them (None: there is no more)."""
+
+    items: list[T]
+    next_cursor: str | None
 
 
 def instant(value: datetime | None) -> str | None:
@@ -56,6 +68,24 @@ class AccountView(View):
     country: str
     language: str
     cancellation_effective_at: str | None
+
+
+class AccountSummaryView(View):
+    """An account in a list: what it is filtered by (ledger.listings)."""
+
+    id: UUID
+    status: AccountStatus
+    plan: str
+    currency: str
+    cycle: Cycle
+
+
+def account_summary(
+    account_id: str, status: str, plan: str, currency: str, cycle: str
+) -> dict[str, Any]:
+    return AccountSummaryView.model_validate(
+        {"id": account_id, "status": status, "plan": plan, "currency": currency, "cycle": cycle}
+    ).model_dump(mode="json")
 
 
 def account_view(a: Account) -> dict[str, Any]:

@@ -202,6 +202,3 @@ class DueIndex:
 
     def accounts_in_opening_order(self) -> list[UUID]:
         return sorted(self.opening_order, key=self.opening_order.__getitem__)
-
-    def subjects_in_order(self) -> list[UUID]:
-        return sorted(self.first_seen, key=self.first_seen.__getitem__)

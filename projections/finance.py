@@ -26,7 +26,6 @@ from typing import Any, ClassVar, get_args, get_type_hints
 from uuid import UUID
 
 from eventsourcing.persistence import (
-    InfrastructureFactory,
     IntegrityError,
     Tracking,
     TrackingRecorder,
@@ -34,12 +33,12 @@ from eventsourcing.persistence import (
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.projection import Projection, ProjectionRunner
 from eventsourcing.sqlite import SQLiteTrackingRecorder
-from eventsourcing.utils import Environment, get_topic
+from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
 
 from adapters.clock import SystemClock
 from adapters.recorders import configure_connections, schema_ddl
-from adapters.store import EventStoreApp, store_env
+from adapters.store import EventStoreApp, store_env, tracking_view
 from domain.account import Account
 from domain.accounting import (
     Books,
@@ -273,17 +272,7 @@ class PostgresFinanceView(FinanceView, PostgresTrackingRecorder):
 
 def view_for(store_url: str) -> FinanceView:
     """The view beside the store: the same SQLite file or PostgreSQL schema."""
-    env = store_env(store_url)
-    if env["PERSISTENCE_MODULE"] == "eventsourcing.popo":
-        env = {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": ":memory:",
-            "CREATE_TABLE": "y",
-        }
-    factory = InfrastructureFactory[Any].construct(env=Environment(NAME.upper(), env))
-    kind = SQLiteFinanceView if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite" else None
-    view = factory.tracking_recorder(kind or PostgresFinanceView)
-    assert isinstance(view, FinanceView)
+    view: FinanceView = tracking_view(store_url, NAME, SQLiteFinanceView, PostgresFinanceView)
     return view
 
 

@@ -124,11 +124,11 @@ def test_lists_are_paginated_and_the_openapi_document_is_served(client: TestClie
         for n in range(3)
     ]
     first = client.get("/accounts", params={"limit": 2}, headers=WRITE).json()
-    assert first["items"] == ids[:2]
+    assert [a["id"] for a in first["items"]] == ids[:2]
     rest = client.get(
         "/accounts", params={"limit": 2, "cursor": first["next_cursor"]}, headers=WRITE
     ).json()
-    assert (rest["items"], rest["next_cursor"]) == (ids[2:], None)
+    assert ([a["id"] for a in rest["items"]], rest["next_cursor"]) == (ids[2:], None)
     schema = client.get("/openapi.json").json()
     assert "/accounts/{account_id}/invoices" in schema["paths"]
 

@@ -250,7 +250,7 @@ def test_credit_3_finance_sees_every_open_pool_and_why_its_end_moved(
     ledger.execute(two, GrantPrepaidCredit(amount="468.00 USD"))
     at(ledger, clock, "2025-07-02T00:00:00Z")
     ledger.execute(one, AddSeats(count=2))
-    windows = plain(ledger.credit_windows())
+    windows = plain(ledger.credit_windows().items)
     assert [(w["slug"], w["active_from"], w["ends_on"]) for w in windows] == [
         ("one", "2025-01-01", "2025-12-02"),
         ("two", "2025-01-01", "2026-01-01"),

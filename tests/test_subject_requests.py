@@ -136,7 +136,7 @@ def test_gdpr_2_what_falls_due_before_a_date(ledger: Ledger, clock: SimulatedClo
     ledger.withdraw_consent(kim, WithdrawConsent(purposes=[Purpose.MARKETING]))
     ledger.subject_request(lee, RequestRestriction())
     at(ledger, clock, "2025-02-02T00:00:00Z")
-    assert ledger.falls_due("2030-01-01") == [
+    assert ledger.falls_due("2030-01-01").items == [
         {
             "subject": str(kim),
             "category": "marketing",
@@ -152,8 +152,8 @@ def test_gdpr_2_what_falls_due_before_a_date(ledger: Ledger, clock: SimulatedClo
             "done": True,
         },
     ]
-    assert [i["subject"] for i in ledger.falls_due("2030-01-02")][-1] == str(lee)
-    assert ledger.falls_due("2030-01-02")[-1]["done"] is False
+    assert [i["subject"] for i in ledger.falls_due("2030-01-02").items][-1] == str(lee)
+    assert ledger.falls_due("2030-01-02").items[-1]["done"] is False
 
 
 def test_gdpr_4_a_repeated_erasure_request_destroys_nothing_new(
