@@ -19,8 +19,12 @@ from weakref import WeakKeyDictionary
 import psycopg
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresTrackingRecorder,
+)
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteTrackingRecorder
 from psycopg import postgres
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
@@ -237,3 +241,44 @@ class CheckedMemoryRecorder(POPOApplicationRecorder, BatchReads):
                 if version + 1 in self._stored_events_index[str(holder)]:
                     raise IntegrityError(STALE_READ)
             return super()._insert_events(stored_events, **kwargs)
+
+
+# ------------------------------------------------------------------ views with tables
+
+
+class SQLiteTablesView(SQLiteTrackingRecorder):
+    """A projection's view on SQLite: its tracking record and tables of its own
+    (`table_statements`, the view's), made together, with `?` placeholders."""
+
+    marker = "?"
+
+    def table_statements(self) -> list[str]:
+        raise NotImplementedError  # the view names its tables
+
+    def qualified(self, table: str) -> str:
+        return table
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *self.table_statements()]
+
+
+class PostgresTablesView(PostgresTrackingRecorder):
+    """A projection's view on PostgreSQL: its tracking record and tables of its own, in the
+    store's schema, made under the schema's DDL lock, with `%s` placeholders."""
+
+    marker = "%s"
+
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        configure_connections(datastore)
+        super().__init__(datastore, **kwargs)
+        self.sql_create_statements.extend(SQL(s).format() for s in self.table_statements())
+
+    def table_statements(self) -> list[str]:
+        raise NotImplementedError  # the view names its tables
+
+    def qualified(self, table: str) -> str:
+        return Identifier(self.datastore.schema, table).as_string()
+
+    def create_table(self) -> None:
+        with schema_ddl(self.datastore):
+            super().create_table()

@@ -22,7 +22,7 @@ from dataclasses import fields, is_dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import singledispatchmethod
-from typing import Any, ClassVar, get_args, get_type_hints
+from typing import TYPE_CHECKING, Any, ClassVar, get_args, get_type_hints
 from uuid import UUID
 
 from eventsourcing.persistence import (
@@ -30,14 +30,11 @@ from eventsourcing.persistence import (
     Tracking,
     TrackingRecorder,
 )
-from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.projection import Projection, ProjectionRunner
-from eventsourcing.sqlite import SQLiteTrackingRecorder
 from eventsourcing.utils import get_topic
-from psycopg.sql import SQL, Identifier
 
 from adapters.clock import SystemClock
-from adapters.recorders import configure_connections, schema_ddl
+from adapters.recorders import PostgresTablesView, SQLiteTablesView
 from adapters.store import EventStoreApp, store_env, tracking_view
 from domain.account import Account
 from domain.accounting import (
@@ -131,8 +128,9 @@ class FinanceView(TrackingRecorder):
 
     marker: ClassVar[str]
 
-    def qualified(self, table: str) -> str:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # the store's view (adapters.recorders) names its tables
+
+        def qualified(self, table: str) -> str: ...
 
     datastore: Any  # the store's own datastore (SQLite or PostgreSQL), set by the recorder
 
@@ -234,30 +232,12 @@ class FinanceView(TrackingRecorder):
         return tables
 
 
-class SQLiteFinanceView(FinanceView, SQLiteTrackingRecorder):
-    marker = "?"
-
-    def qualified(self, table: str) -> str:
-        return table
-
-    def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), *self.table_statements()]
+class SQLiteFinanceView(FinanceView, SQLiteTablesView):
+    pass
 
 
-class PostgresFinanceView(FinanceView, PostgresTrackingRecorder):
-    marker = "%s"
-
-    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
-        configure_connections(datastore)
-        super().__init__(datastore, **kwargs)
-        self.sql_create_statements.extend(SQL(s).format() for s in self.table_statements())
-
-    def qualified(self, table: str) -> str:
-        return Identifier(self.datastore.schema, table).as_string()
-
-    def create_table(self) -> None:
-        with schema_ddl(self.datastore):
-            super().create_table()
+class PostgresFinanceView(FinanceView, PostgresTablesView):
+    pass
 
     def insert_rows(
         self, cursor: Any, table: str, columns: list[str], values: list[tuple[object, ...]]

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.persistence import (
@@ -42,12 +42,9 @@ from eventsourcing.persistence import (
     Tracking,
     TrackingRecorder,
 )
-from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
-from eventsourcing.sqlite import SQLiteTrackingRecorder
 from eventsourcing.utils import get_topic
-from psycopg.sql import SQL, Identifier
 
-from adapters.recorders import configure_connections, schema_ddl
+from adapters.recorders import PostgresTablesView, SQLiteTablesView
 from adapters.store import EventStoreApp, tracking_view
 from adapters.tables import stamp
 from domain.account import Account
@@ -184,8 +181,9 @@ class ReadIndexView(TrackingRecorder):
     marker: ClassVar[str]
     datastore: Any  # the store's own kind of datastore, set by the recorder
 
-    def qualified(self, table: str) -> str:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # the store's view (adapters.recorders) names its tables
+
+        def qualified(self, table: str) -> str: ...
 
     def transaction(self, *, commit: bool) -> Any:
         return self.datastore.transaction(commit=commit)
@@ -428,30 +426,12 @@ class ReadIndexView(TrackingRecorder):
         self.datastore.close()
 
 
-class SQLiteReadIndexView(ReadIndexView, SQLiteTrackingRecorder):
-    marker = "?"
-
-    def qualified(self, table: str) -> str:
-        return table
-
-    def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), *self.table_statements()]
+class SQLiteReadIndexView(ReadIndexView, SQLiteTablesView):
+    pass
 
 
-class PostgresReadIndexView(ReadIndexView, PostgresTrackingRecorder):
-    marker = "%s"
-
-    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
-        configure_connections(datastore)
-        super().__init__(datastore, **kwargs)
-        self.sql_create_statements.extend(SQL(s).format() for s in self.table_statements())
-
-    def qualified(self, table: str) -> str:
-        return Identifier(self.datastore.schema, table).as_string()
-
-    def create_table(self) -> None:
-        with schema_ddl(self.datastore):
-            super().create_table()
+class PostgresReadIndexView(ReadIndexView, PostgresTablesView):
+    pass
 
 
 def index_view_for(store_url: str) -> ReadIndexView:
