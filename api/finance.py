@@ -8,14 +8,14 @@ from fastapi.responses import JSONResponse, Response
 
 from api.params import PAGE_LIMIT_DEFAULT, KeyCursor, Known, KnownAt, Limit, Page
 from api.security import Finance, TheLedger
-from ledger.views import CreditWindowView, ReportView
+from ledger.views import CreditWindowView, MoneyView, ReportView
 from projections.reports import REPORTS, ReportFormat, render_report, report_document
 
 router = APIRouter(tags=["finance"])
 CSV = "text/csv"
 
 
-@router.get("/ledger")
+@router.get("/ledger", response_model=dict[str, bool | dict[str, MoneyView]])
 def trial_balance(actor: Finance, ledger: TheLedger, when: Known) -> dict[str, Any]:
     return ledger.ledger(**when)
 

@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 
 from api.params import PAGE_LIMIT_DEFAULT, Cursor, Limit, Page, page
 from api.security import Admin, TheLedger
+from ledger.views import OutboxView, RetriedView, SetAsideView
 
 router = APIRouter()
 
@@ -18,7 +19,7 @@ class Retry(BaseModel):
     key: Annotated[str, Field(strict=True, min_length=1, max_length=200, pattern=r"^[!-~]+$")]
 
 
-@router.get("/mail/outbox", response_model=Page[dict[str, Any]], tags=["mail"])
+@router.get("/mail/outbox", response_model=Page[OutboxView], tags=["mail"])
 def mail_outbox(
     actor: Admin, ledger: TheLedger, limit: Limit = PAGE_LIMIT_DEFAULT, cursor: Cursor = None
 ) -> Page[dict[str, Any]]:
@@ -33,7 +34,7 @@ def release_mail(notification_id: UUID, actor: Admin, ledger: TheLedger) -> None
         raise HTTPException(404, "no uncertain or failed e-mail with that id")
 
 
-@router.get("/due-work/set-aside", response_model=Page[dict[str, Any]], tags=["operations"])
+@router.get("/due-work/set-aside", response_model=Page[SetAsideView], tags=["operations"])
 def set_aside_work(
     actor: Admin, ledger: TheLedger, limit: Limit = PAGE_LIMIT_DEFAULT, cursor: Cursor = None
 ) -> Page[dict[str, Any]]:
@@ -42,7 +43,7 @@ def set_aside_work(
     return page(ledger.failed_work(), limit, cursor)
 
 
-@router.post("/due-work/retries", tags=["operations"])
+@router.post("/due-work/retries", response_model=RetriedView | SetAsideView, tags=["operations"])
 def retry_due_work(body: Retry, actor: Admin, ledger: TheLedger) -> dict[str, Any]:
     """Releases a set-aside task once its cause is fixed and carries it out (once,
     however often retried); it is set aside again if it still raises."""

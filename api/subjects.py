@@ -3,13 +3,14 @@
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict
 
 from api.params import PAGE_LIMIT_DEFAULT, Created, Key, KeyCursor, Known, Limit, Page
 from api.security import Admin, TheLedger, Writer
 from domain.commands import AnySubjectRequest, GiveConsent, WithdrawConsent
 from domain.values import Day, Email
+from ledger.views import DeadlineView, RetentionView, SubjectView
 
 router = APIRouter(tags=["subjects"])
 
@@ -19,12 +20,21 @@ class AddressLookup(BaseModel):
     email: Email
 
 
-@router.post("/subjects", status_code=201, response_model=Created)
+@router.post(
+    "/subjects",
+    status_code=201,
+    response_model=Created,
+    responses={201: {"headers": {"Location": {"description": "the subject's address"}}}},
+)
 def give_first_consent(
-    command: GiveConsent, actor: Writer, ledger: TheLedger, key: Key = None
+    command: GiveConsent, actor: Writer, ledger: TheLedger, response: Response, key: Key = None
 ) -> Created:
-    """GDPR-1: consent of the subject its e-mail address names, or of a new one."""
-    return Created(id=ledger.give_consent(command, actor=actor, idempotency_key=key))
+    """GDPR-1: consent of the subject its e-mail address names, or of a new one. It
+    answers with the subject's id only: reading a subject (its name and address) is for
+    admin tokens."""
+    subject = ledger.give_consent(command, actor=actor, idempotency_key=key)
+    response.headers["Location"] = f"/subjects/{subject}"
+    return Created(id=subject)
 
 
 @router.post("/subjects/lookup", response_model=Created)
@@ -61,19 +71,19 @@ def subject_request(
     return ledger.subject_request(subject_id, command, actor=actor, idempotency_key=key)
 
 
-@router.get("/subjects/{subject_id}")
+@router.get("/subjects/{subject_id}", response_model=SubjectView)
 def get_subject(subject_id: UUID, actor: Admin, ledger: TheLedger, when: Known) -> dict[str, Any]:
     return ledger.subject(subject_id, **when)
 
 
-@router.get("/subjects/{subject_id}/retention")
+@router.get("/subjects/{subject_id}/retention", response_model=list[RetentionView])
 def retention(
     subject_id: UUID, actor: Admin, ledger: TheLedger, when: Known
 ) -> list[dict[str, Any]]:
     return ledger.retention(subject_id, **when)
 
 
-@router.get("/retention/due", response_model=Page[dict[str, Any]])
+@router.get("/retention/due", response_model=Page[DeadlineView])
 def falls_due(
     before: Annotated[Day, Query()],
     actor: Admin,

@@ -306,30 +306,108 @@ def trial_balance_view(is_balanced: bool, totals: dict[str, dict[str, Decimal]])
     return view
 
 
+class SubjectRequestView(View):
+    number: int
+    right: str
+    received_at: str
+    due_on: str
+    answered_at: str | None
+    answer: str | None
+
+
+class SubjectView(View):
+    """GDPR: a data subject, its consents in force, its requests and whether it was erased."""
+
+    id: UUID
+    name: str | None  # None once erased
+    email: str | None
+    consents: list[str]
+    erased: bool
+    erased_at: str | None
+    erasure_pending: bool
+    restricted: bool
+    objections: list[str]
+    account: UUID | None
+    requests: list[SubjectRequestView]
+
+
+class RetentionView(View):
+    """GDPR-2/5: a category of the subject's data, when it falls due for erasure and why."""
+
+    category: str
+    due_on: str | None
+    basis: str
+
+
+class DeadlineView(View):
+    """GDPR-2/3/5: a retention or request deadline, and whether its work was done."""
+
+    subject: UUID
+    category: str
+    due_on: str
+    basis: str
+    done: bool
+
+
+class SetAsideView(View):
+    """Due work that raised and was set aside (or an aggregate this code cannot read)."""
+
+    key: str
+    aggregate: UUID
+    kind: str
+    due_at: str | None
+    state: str
+    attempts: int
+    error: str
+    where: str
+    failed_at: str | None
+
+
+class RetriedView(View):
+    """A set-aside task retried and carried out."""
+
+    key: str
+    aggregate: UUID
+    state: str
+
+
+class OutboxView(View):
+    """A notification's delivery state: ids and states, no addresses."""
+
+    notification: UUID
+    account: UUID
+    kind: str
+    state: str
+    attempts: int
+    next_attempt_at: str | None
+    sent_at: str | None
+    last_error: str | None
+
+
 def subject_view(found: Subject, *, erasure_pending: bool) -> dict[str, Any]:
-    return {
-        "id": str(found.id),
-        "name": found.name,
-        "email": found.email,
-        "consents": [p.value for p in found.in_force()],
-        "erased": found.erased,
-        "erased_at": instant(found.erased_at),
-        "erasure_pending": erasure_pending,
-        "restricted": found.restricted,
-        "objections": [p.value for p in found.objections],
-        "account": str(found.account_id) if found.account_id else None,
-        "requests": [
-            {
-                "number": r.number,
-                "right": r.right.value,
-                "received_at": iso(r.received_at),
-                "due_on": str(r.due_on),
-                "answered_at": instant(r.answered_at),
-                "answer": r.answer,
-            }
+    return SubjectView(
+        id=found.id,
+        name=found.name,
+        email=found.email,
+        consents=[p.value for p in found.in_force()],
+        erased=found.erased,
+        erased_at=instant(found.erased_at),
+        erasure_pending=erasure_pending,
+        restricted=found.restricted,
+        objections=[p.value for p in found.objections],
+        account=found.account_id,
+        requests=[
+            SubjectRequestView(
+                number=r.number,
+                right=r.right.value,
+                received_at=iso(r.received_at),
+                due_on=str(r.due_on),
+                answered_at=instant(r.answered_at),
+                answer=r.answer,
+            )
             for r in found.requests
         ],
-    }
+    ).model_dump(mode="json")
 
 
 def held_view(aggregate_id: UUID, held: SetAside) -> dict[str, Any]:

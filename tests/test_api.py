@@ -299,3 +299,31 @@ def test_reports_are_served_to_finance_as_json_money_and_as_csv(
         assert (refused.json()["code"], refused.json()["field"]) == ("INVALID_INPUT", field)
     unknown = client.get("/reports/mrr?month=2025-01&currency=XYZ", headers=FINANCE)
     assert (unknown.status_code, unknown.json()["field"]) == (422, "currency")
+
+
+def test_subjects_mail_and_the_trial_balance_answer_in_their_documented_shapes(
+    client: TestClient,
+) -> None:
+    """Each of these responses is checked against its model as it is served (FastAPI
+    validates a response model), so a shape that drifted fails here."""
+    consent = {"purposes": ["marketing"], "name": "Ada Lovelace", "email": "ada@acme.example"}
+    given = client.post("/subjects", json=consent, headers=WRITE)
+    assert given.status_code == 201
+    subject = given.json()["id"]
+    assert given.headers["Location"] == f"/subjects/{subject}"
+    read = client.get(given.headers["Location"], headers=ADMIN)
+    assert read.status_code == 200
+    assert (read.json()["consents"], read.json()["erased"]) == (["marketing"], False)
+    retention = client.get(f"/subjects/{subject}/retention", headers=ADMIN).json()
+    assert {item["category"] for item in retention} >= {"marketing"}
+    client.post("/accounts", json=ACME, headers=WRITE)
+    outbox = client.get("/mail/outbox", headers=ADMIN)
+    assert outbox.status_code == 200
+    assert client.get("/due-work/set-aside", headers=ADMIN).json() == {
+        "items": [],
+        "next_cursor": None,
+    }
+    trial = client.get("/ledger", headers=FINANCE)
+    assert (trial.status_code, trial.json()["balanced"]) == (200, True)
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert {"SubjectView", "RetentionView", "OutboxView", "SetAsideView"} <= set(schemas)
