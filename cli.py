@@ -22,7 +22,7 @@ from rich.console import Console
 # the types and defaults of the options. The ledger, the service (uvicorn, FastAPI, the
 # scheduler), the simulation, the charts and the document renderers are imported by the
 # commands that use them, so `seatledger --help` starts in a fraction of a second
-# (tests/test_cli_startup.py keeps them out of `import cli`).
+# (tests/e2e/test_cli_startup.py keeps them out of `import cli`).
 from domain.documents import Rendering
 from domain.errors import DomainError, ErrorCode
 from projections.reports import REPORTS, Month, ReportFormat, chart, render_report

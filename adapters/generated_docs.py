@@ -211,7 +211,7 @@ def traces(root: Path, terms: Path, stories: list[Path]) -> list[Trace]:
     code = [_places(p, root, tests_only=False) for p in sorted((root / "domain").rglob("*.py"))]
     tests = [
         _places(p, root, tests_only=True)
-        for p in sorted((root / "tests").glob("test_*.py"))
+        for p in sorted((root / "tests").rglob("test_*.py"))
         if p.name not in NOT_RULE_TESTS
     ]
     by_story = _stories(stories, root)

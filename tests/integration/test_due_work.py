@@ -24,7 +24,7 @@ from tests.crash_worker import RENEWAL
 from tests.helpers import at, event_count, open_account
 
 ACCOUNTS = 40
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def worker(action: str, store: str) -> subprocess.Popen[str]:

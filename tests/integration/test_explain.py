@@ -13,7 +13,7 @@ from domain.commands import AddPaymentMethod, AddSeats
 from domain.errors import DomainError, ErrorCode
 from settings import Settings
 from tests.helpers import at, open_account
-from tests.test_as_known import corrected
+from tests.integration.test_as_known import corrected
 
 
 def test_bill_4_an_upgrade_invoice_names_its_rule_and_the_seat_change_behind_it(

@@ -321,7 +321,7 @@ def test_gdpr_5_a_document_whose_billing_details_were_erased_is_gone_and_says_so
     """Ten years on, the billing records' key is destroyed (GDPR-5): the invoice keeps its
     amounts and its recorded digests, but its buyer can no longer be named, so its
     document is refused with 410 rather than rendered without one."""
-    story = Path(__file__).parent / "scenarios" / "erasure-under-statutory-hold.yaml"
+    story = Path(__file__).parents[1] / "scenarios" / "erasure-under-statutory-hold.yaml"
     answers: list[tuple[int, str]] = []
 
     def inspect(ledger: Ledger) -> None:
@@ -340,7 +340,7 @@ def test_gdpr_5_a_document_whose_billing_details_were_erased_is_gone_and_says_so
 def test_gdpr_5_the_export_names_the_documents_it_can_no_longer_write(
     sqlite_store: str, tmp_path: Path
 ) -> None:
-    story = Path(__file__).parent / "scenarios" / "erasure-under-statutory-hold.yaml"
+    story = Path(__file__).parents[1] / "scenarios" / "erasure-under-statutory-hold.yaml"
     out = tmp_path / "ubl"
     outputs: list[str] = []
 

@@ -28,7 +28,7 @@ from settings import Settings
 from simulation import DEFAULT_START, simulate
 from tests.helpers import eventually
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def simulated(store: str, accounts: int, months: int, seed: int) -> Ledger:

@@ -16,9 +16,9 @@ from api.body_limit import BODY_MAX_BYTES
 from app import Ledger
 from cli import banner
 from settings import ApiToken, Permission, Settings
+from tests.e2e.test_api import ACME, ADMIN, FINANCE, WRITE
+from tests.e2e.test_api import TOKENS as API_TOKENS
 from tests.helpers import at, event_count
-from tests.test_api import ACME, ADMIN, FINANCE, WRITE
-from tests.test_api import TOKENS as API_TOKENS
 
 TOKENS = {
     **API_TOKENS,

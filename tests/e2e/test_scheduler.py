@@ -29,7 +29,7 @@ from settings import Settings
 from tests.conftest import utc
 from tests.helpers import eventually, open_account, pg_schema
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 ACCOUNTS = 40
 RENEWALS_EACH = 2
 INVOICE_TOPIC = get_topic(Account.InvoiceIssued)

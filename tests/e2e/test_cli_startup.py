@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 import cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # what `--help` must not import: each is a tenth of a second or more
 HEAVY = (
     "weasyprint",

@@ -27,9 +27,9 @@ from domain.errors import DomainError, ErrorCode
 from scenario import run_file
 from settings import Settings
 from simulation import DEFAULT_START, simulate
-from tests.test_scenarios import FILES
+from tests.e2e.test_scenarios import FILES
 
-VALIDATE = Path(__file__).resolve().parents[2] / "shared" / "einvoicing" / "validate.py"
+VALIDATE = Path(__file__).resolve().parents[3] / "shared" / "einvoicing" / "validate.py"
 SIMULATED_ACCOUNTS = 20
 SIMULATED_MONTHS = 12
 BUYER_ENDPOINT = (

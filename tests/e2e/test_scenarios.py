@@ -13,7 +13,7 @@ from cli import app as cli_app
 from domain.account import Account
 from scenario import match, run_file
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PUBLIC = ROOT.parent / "shared" / "scenarios"
 CORE_PUBLIC = [
     "trial-converts-with-card.yaml",

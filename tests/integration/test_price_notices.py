@@ -18,7 +18,7 @@ from settings import Settings
 from tests import read_worker
 from tests.helpers import at, open_account
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 class Stopped(Exception):

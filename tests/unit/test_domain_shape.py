@@ -12,7 +12,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 from domain.account import Account
 from domain.model import Event
 
-DOMAIN = Path(__file__).resolve().parent.parent / "domain"
+DOMAIN = Path(__file__).resolve().parents[2] / "domain"
 ABOVE = {"adapters", "api", "app", "bench", "cli", "ledger", "projections", "scenario"}
 ABOVE |= {"scheduler", "settings", "simulation", "tests"}
 

@@ -22,7 +22,7 @@ from domain.invoicing import Language
 from tests.helpers import ARTEFACTS as ALL_ARTEFACTS
 from tests.sample_documents import documents
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ARTEFACTS = ALL_ARTEFACTS / "documents"
 FACTUR_X = "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#"  # its XMP namespace
 # What version 1 of the renderers writes. A renderer or template that writes anything else

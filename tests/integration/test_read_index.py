@@ -42,7 +42,7 @@ from settings import ApiToken, Permission, Settings
 from simulation import DEFAULT_START, simulate
 from tests.helpers import at, consent, eventually, open_account
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def every_page(read: Any, limit: int, **query: Any) -> list[Page[dict[str, Any]]]:

@@ -20,7 +20,7 @@ from domain.documents import Document
 from domain.invoicing import Language
 from tests.sample_documents import documents
 
-VALIDATE = Path(__file__).resolve().parents[2] / "shared" / "einvoicing" / "validate.py"
+VALIDATE = Path(__file__).resolve().parents[3] / "shared" / "einvoicing" / "validate.py"
 NS = {"cac": ubl.CAC, "cbc": ubl.CBC, "ram": cii.RAM, "rsm": cii.RSM}
 
 
