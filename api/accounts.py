@@ -8,7 +8,17 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Query, Request, Response
 from starlette.exceptions import HTTPException
 
-from api.params import PAGE_LIMIT_DEFAULT, Cursor, Key, KeyCursor, Known, Limit, Page, page
+from api.params import (
+    PAGE_LIMIT_DEFAULT,
+    Cursor,
+    Key,
+    KeyCursor,
+    Known,
+    Limit,
+    Page,
+    created_at,
+    page,
+)
 from api.security import Reader, TheLedger, Writer, sees_addresses
 from app import Ledger
 from domain.catalog import Cycle
@@ -48,13 +58,7 @@ from ledger.views import (
 router = APIRouter()
 
 
-CREATED: dict[int | str, dict[str, Any]] = {
-    201: {
-        "headers": {
-            "Location": {"description": "the new account's address", "schema": {"type": "string"}}
-        }
-    }
-}
+CREATED = created_at("account")
 
 
 def _created(ledger: Ledger, account_id: UUID, response: Response) -> dict[str, Any]:

@@ -60,3 +60,9 @@ Known = Annotated[dict[str, Any], Depends(_point_in_time)]
 
 class Created(BaseModel):
     id: UUID
+
+
+def created_at(what: str) -> dict[int | str, dict[str, Any]]:
+    """The 201 response's `Location` header, documented."""
+    header = {"description": f"the {what}'s address", "schema": {"type": "string"}}
+    return {201: {"headers": {"Location": header}}}

@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict
 
-from api.params import PAGE_LIMIT_DEFAULT, Created, Key, KeyCursor, Known, Limit, Page
+from api.params import PAGE_LIMIT_DEFAULT, Created, Key, KeyCursor, Known, Limit, Page, created_at
 from api.security import Admin, TheLedger, Writer
 from domain.commands import AnySubjectRequest, GiveConsent, WithdrawConsent
 from domain.values import Day, Email
@@ -24,7 +24,7 @@ class AddressLookup(BaseModel):
     "/subjects",
     status_code=201,
     response_model=Created,
-    responses={201: {"headers": {"Location": {"description": "the subject's address"}}}},
+    responses=created_at("subject"),
 )
 def give_first_consent(
     command: GiveConsent, actor: Writer, ledger: TheLedger, response: Response, key: Key = None
