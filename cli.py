@@ -517,6 +517,9 @@ def _utc(day: datetime | None) -> datetime | None:
 
 
 def render_trail(trail: dict[str, Any]) -> list[str]:
+    def money(value: dict[str, str]) -> str:
+        return f"{value['amount']} {value['currency']}"
+
     def event(version: int) -> str:
         ref = trail["events"][str(version)]
         return (
@@ -527,7 +530,7 @@ def render_trail(trail: dict[str, Any]) -> list[str]:
     doc = trail["document"]
     out = [
         f"{doc['kind']} {doc['number']} of account {doc['account']}, issued {doc['issued_at']}:"
-        f" net {doc['net']}, VAT {doc['vat']}, total {doc['total']}",
+        f" net {money(doc['net'])}, VAT {money(doc['vat'])}, total {money(doc['total'])}",
         f"  issued by {event(trail['issued_by']['version'])}",
     ]
     if doc["credits"] or doc["reissue_of"]:
@@ -537,7 +540,7 @@ def render_trail(trail: dict[str, Any]) -> list[str]:
     out += [f"  caused by {event(ref['version'])}" for ref in trail["caused_by"]]
     out.append("lines:")
     out += [
-        f"  {ln['line']}. {ln['rule']:<9} {ln['amount']:>14}  {ln['description']}"
+        f"  {ln['line']}. {ln['rule']:<9} {money(ln['amount']):>14}  {ln['description']}"
         f"  <- events {', '.join(f'v{v}' for v in ln['events'])}"
         for ln in trail["lines"]
     ]
@@ -545,18 +548,19 @@ def render_trail(trail: dict[str, Any]) -> list[str]:
     out.append(f"tax: {tax['rule']} {tax['treatment']} {tax['country']} {tax['rate']}")
     out.append("postings:")
     out += [
-        f"  {p['at']} {p['ledger_account']:<24} {p['amount']:>14}  {p['rule']:<9} <- v{p['event']}"
+        f"  {p['at']} {p['ledger_account']:<24} {money(p['amount']):>14}  "
+        f"{p['rule']:<9} <- v{p['event']}"
         for p in trail["postings"]
     ]
     out.append("revenue recognition:")
     out += [
-        f"  line {s['line']} {s['revenue_account']:<24} {s['amount']:>14} over "
+        f"  line {s['line']} {s['revenue_account']:<24} {money(s['amount']):>14} over "
         f"[{s['from']}, {s['until']})  {s['rule']:<9} <- v{s['event']}"
         for s in trail["recognition"]
     ]
     out.append("settled by:")
     out += [
-        f"  {s['at']} {s['amount']:>14}  {s['rule']:<9} <- v{s['event']}"
+        f"  {s['at']} {money(s['amount']):>14}  {s['rule']:<9} <- v{s['event']}"
         for s in trail["settlements"]
     ]
     out.append("events:")

@@ -388,9 +388,9 @@ def explain(store: EventStoreApp, number: str) -> dict[str, Any]:
             "kind": document.kind.value,
             "account": str(account_id),
             "issued_at": iso(document.issued_at),
-            "net": str(document.money(document.net)),
-            "vat": str(document.money(document.vat)),
-            "total": str(document.money(document.total)),
+            "net": document.money(document.net).as_json(),
+            "vat": document.money(document.vat).as_json(),
+            "total": document.money(document.total).as_json(),
             "credits": document.credits,
             "reissue_of": document.reissue_of,
         },
@@ -400,7 +400,7 @@ def explain(store: EventStoreApp, number: str) -> dict[str, Any]:
             {
                 "line": index,
                 "description": line.description,
-                "amount": str(document.money(line.amount)),
+                "amount": document.money(line.amount).as_json(),
                 "rule": line.rule,
                 "events": trail,
             }
@@ -417,7 +417,7 @@ def explain(store: EventStoreApp, number: str) -> dict[str, Any]:
             {
                 "at": iso(p.at),
                 "ledger_account": p.ledger_account,
-                "amount": str(document.money(p.amount)),
+                "amount": document.money(p.amount).as_json(),
                 "rule": p.rule,
                 "event": p.event,
             }
@@ -427,7 +427,7 @@ def explain(store: EventStoreApp, number: str) -> dict[str, Any]:
             {
                 "line": s.line,
                 "revenue_account": s.revenue_account,
-                "amount": str(document.money(s.amount)),
+                "amount": document.money(s.amount).as_json(),
                 "from": str(s.start),
                 "until": str(s.end),
                 "rule": s.rule,
@@ -438,7 +438,7 @@ def explain(store: EventStoreApp, number: str) -> dict[str, Any]:
         "settlements": [
             {
                 "at": iso(s.at),
-                "amount": str(document.money(s.amount)),
+                "amount": document.money(s.amount).as_json(),
                 "rule": s.rule,
                 "event": s.event,
             }

@@ -3,6 +3,8 @@ events it came from."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from typer.testing import CliRunner
 
@@ -84,6 +86,9 @@ def test_audit_explain_prints_the_trail(sqlite_store: str, clock: SimulatedClock
     )
     assert shown.exit_code == 0, shown.output
     assert "BILL-2" in shown.output and "Account.PeriodStarted" in shown.output
+    # amounts as people read them ("30.00 USD"), not the JSON money objects
+    assert re.search(r"total [0-9]+\.[0-9]{2} [A-Z]{3}", shown.output), shown.output
+    assert "{" not in shown.output
     missing = CliRunner().invoke(
         cli_app, ["audit", "explain", "2025-000099", "--store", sqlite_store]
     )
