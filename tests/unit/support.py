@@ -14,6 +14,7 @@ from domain.invoicing import Address, Invoice, NotificationKind, PaymentMethodKi
 from domain.numbering import DocumentKind, InvoiceSeries, Numbering
 from domain.policy import Terms
 from domain.pricing import PriceBook
+from domain.suspension import AccountStatus
 
 CATALOG = Catalog.default()
 
@@ -136,3 +137,8 @@ def run_due(account: Account, until: datetime, policy: Terms, numbers: Numbering
         assert account.run_task(task, policy, numbers)
         done.append(task.kind.value)
     raise AssertionError("due work does not settle")
+
+
+def status(account: Account) -> AccountStatus:
+    """The account's state now (a call, so that a test can check it again after a command)."""
+    return account.status
