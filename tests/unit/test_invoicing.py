@@ -96,9 +96,12 @@ def test_inv_2_the_window_is_15_days_inclusive_and_a_reissue_starts_its_own() ->
         )
     assert refused.value.code is ErrorCode.CORRECTION_WINDOW_CLOSED
     account.correct_invoice(
-        name="A. Lovelace", company=None, address=None, at=issued + timedelta(15),
+        name="A. Lovelace",
+        company=None,
+        address=None,
+        at=issued + timedelta(15),
         numbering=numbers,
-    )  # fmt: skip
+    )
     account.correct_invoice(
         name="Ada King", company=None, address=None, at=issued + timedelta(29), numbering=numbers
     )
