@@ -12,7 +12,7 @@ from uuid import UUID
 from adapters.clock import SimulatedClock
 from app import Ledger
 from domain.commands import GiveConsent, OpenAccount
-from tests.conftest import utc
+from tests.ledgers import utc
 
 T = TypeVar("T")
 

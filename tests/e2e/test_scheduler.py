@@ -26,8 +26,8 @@ from domain.account import Account
 from domain.commands import AddPaymentMethod
 from scheduler import JOB_ID, JOB_TABLE, LOCK_POLL_SECONDS, Scheduler
 from settings import Settings
-from tests.conftest import utc
 from tests.helpers import eventually, open_account, pg_schema
+from tests.ledgers import utc
 
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNTS = 40

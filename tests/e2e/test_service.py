@@ -18,8 +18,8 @@ from api import create_app
 from app import Ledger
 from scheduler import Scheduler
 from settings import ApiToken, Permission
-from tests.conftest import utc
 from tests.helpers import eventually
+from tests.ledgers import utc
 from tests.serving import serving
 from tests.smtp import SmtpServer
 

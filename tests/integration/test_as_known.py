@@ -13,8 +13,8 @@ from adapters.gateway import SandboxGateway
 from app import Ledger
 from domain.commands import AddPaymentMethod, CorrectInvoice
 from domain.errors import DomainError, ErrorCode
-from tests.conftest import utc
 from tests.helpers import at, open_account, plain
+from tests.ledgers import utc
 
 ISSUED = "2025-01-15T10:00:00Z"
 CORRECTED = "2025-01-20T09:00:00Z"

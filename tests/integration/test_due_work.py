@@ -19,9 +19,9 @@ from app import Ledger
 from domain.commands import AddPaymentMethod
 from domain.schedule import TIME_3_ORDER, Task, TaskKind
 from settings import Settings
-from tests.conftest import utc
 from tests.crash_worker import RENEWAL
 from tests.helpers import at, event_count, open_account
+from tests.ledgers import utc
 
 ACCOUNTS = 40
 ROOT = Path(__file__).resolve().parents[2]

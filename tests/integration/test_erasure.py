@@ -31,8 +31,8 @@ from domain.commands import (
 from domain.personal import Scope
 from domain.subjects import Purpose
 from settings import Settings
-from tests.conftest import utc
 from tests.helpers import at, consent, event_count, open_account, pg_schema, totals
+from tests.ledgers import utc
 
 OWNER_NAME = "Ada Erasable"
 OWNER_EMAIL = "ada.erasable@acme.example"

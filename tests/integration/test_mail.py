@@ -20,8 +20,8 @@ from domain.commands import AddPaymentMethod, Cancel, ChooseLanguage
 from domain.errors import DomainError
 from domain.invoicing import Language, Notification, NotificationKind
 from settings import Settings
-from tests.conftest import utc
 from tests.helpers import at, open_account
+from tests.ledgers import utc
 from tests.smtp import SmtpServer
 
 
