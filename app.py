@@ -222,12 +222,15 @@ class Ledger:
         *,
         actor: str | None = None,
         idempotency_key: str | None = None,
-    ) -> None:
+    ) -> int:
         """BILL-6: the owner of every affected account (open or trialing, on that plan,
         currency and cycle) is notified at announcement, a batch of accounts per
         transaction (ledger.price_notices); repeated under its key, it finishes the
-        notices a cut-off announcement left."""
-        self.price_notices.announce(command, actor=actor, idempotency_key=idempotency_key)
+        notices a cut-off announcement left. The change's number in the price book."""
+        return self.price_notices.announce(command, actor=actor, idempotency_key=idempotency_key)
+
+    def price_change(self, number: int) -> dict[str, Any] | None:
+        return self.price_notices.change(number)
 
     def send_price_notices(self, *, actor: str | None = "scheduler") -> int:
         """BILL-6: the notices of announcements cut off part-way, sent on from where they

@@ -201,7 +201,7 @@ def _subject_request(kind: type[SubjectRequest]) -> Step:
     return run
 
 
-def _vendor(call: Callable[[Ledger, Any], None], kind: type[Command]) -> Step:
+def _vendor(call: Callable[[Ledger, Any], object], kind: type[Command]) -> Step:
     def run(ledger: Ledger, names: Names, args: dict[str, Any]) -> None:
         call(ledger, kind.parse(args))
 

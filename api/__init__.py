@@ -4,8 +4,9 @@ Bearer tokens with scopes (`write`, `finance:read`, `audit:read`, `admin`) name 
 every event they cause. A request body is a command of `domain.commands`, checked as a
 whole: refusals are RFC 9457 problem documents carrying the error code of SCENARIOS.md and
 every field at fault. Every command takes an `Idempotency-Key`, the token's own: a repeat
-with the same body returns the first response and records nothing, the same key with
-another body is refused. The interactive documentation at `/docs` needs no network.
+with the same body records nothing and answers as the first did (the same status, and the
+resource as it now stands), the same key with another body is refused. The interactive
+documentation at `/docs` needs no network.
 """
 
 from typing import Any

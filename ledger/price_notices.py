@@ -14,12 +14,14 @@ notice and, retried, starts after it). So every affected owner is told once.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
 from domain.commands import AnnouncePriceChange
 from domain.pricing import PriceBook, PriceNotice
+from ledger import views
 from ledger.listings import Listings
 from ledger.unit import Transactor, Unit
 
@@ -40,11 +42,12 @@ class PriceNotices:
         actor: str | None = None,
         idempotency_key: str | None = None,
         on_batch: Callable[[int], None] | None = None,
-    ) -> None:
-        """BILL-6: records the change and its notice, then sends the notices. Repeated
-        under the same key it records nothing again and finishes what was left."""
+    ) -> int:
+        """BILL-6: records the change and its notice, then sends the notices; the change's
+        number in the price book. Repeated under the same key it records nothing again,
+        finishes what was left and answers with the same number."""
 
-        def work(unit: Unit) -> None:
+        def work(unit: Unit) -> int:
             book = unit.price_book()
             change = book.announce(
                 unit.terms.catalog,
@@ -57,10 +60,28 @@ class PriceNotices:
             )
             # the accounts opened so far: the log up to here holds every one of them
             opened_upto = self.tx.store.recorder.max_notification_id() or 0
-            unit.add(PriceNotice.start(len(book.changes) - 1, change, opened_upto, unit.at))
+            number = len(book.changes) - 1
+            unit.add(PriceNotice.start(number, change, opened_upto, unit.at))
+            return number
 
-        self.tx.transact(work, actor=actor, idempotency_key=idempotency_key, command=command)
+        number, encoded, _ = self.tx.transact(
+            work,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            command=command,
+            encode=lambda number: {"number": number},
+        )
         self.send(actor=actor, on_batch=on_batch)
+        return number if number is not None else int(encoded["number"])
+
+    def change(self, number: int) -> dict[str, Any] | None:
+        """BILL-6: an announced change and how far its notices went (None: no such one)."""
+        book = self._book()
+        if book is None or not 0 <= number < len(book.changes):
+            return None
+        notice = self.tx.store.aggregate(PriceNotice.id_for(number))
+        assert isinstance(notice, PriceNotice)
+        return views.price_change_view(number, book.changes[number], notice)
 
     def send(
         self, *, actor: str | None = None, on_batch: Callable[[int], None] | None = None

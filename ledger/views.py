@@ -17,6 +17,7 @@ from domain.catalog import Cycle
 from domain.dates import iso
 from domain.invoicing import Invoice
 from domain.money import Money
+from domain.pricing import PriceChange, PriceNotice
 from domain.schedule import SetAside
 from domain.subjects import Subject
 from domain.suspension import AccountStatus
@@ -294,6 +295,34 @@ class ReportView(View):
     columns: list[str]
     rows: list[dict[str, MoneyView | str]]
     summary: dict[str, Any]
+
+
+class PriceChangeView(View):
+    """BILL-6: an announced price change, and how far its notices to owners went."""
+
+    number: int
+    plan: str
+    currency: str
+    cycle: Cycle
+    price: MoneyView
+    effective_on: date
+    announced_at: str
+    accounts_gone_through: int  # affected or not: each judged by its own state
+    notices_finished: bool
+
+
+def price_change_view(number: int, change: PriceChange, notice: PriceNotice) -> dict[str, Any]:
+    return PriceChangeView(
+        number=number,
+        plan=change.plan,
+        currency=change.currency,
+        cycle=change.cycle,
+        price=MoneyView.of(Money(change.price, change.currency)),
+        effective_on=change.effective_on,
+        announced_at=iso(change.announced_at),
+        accounts_gone_through=notice.notified,
+        notices_finished=notice.finished,
+    ).model_dump(mode="json")
 
 
 def trial_balance_view(is_balanced: bool, totals: dict[str, dict[str, Decimal]]) -> dict[str, Any]:

@@ -327,3 +327,36 @@ def test_subjects_mail_and_the_trial_balance_answer_in_their_documented_shapes(
     assert (trial.status_code, trial.json()["balanced"]) == (200, True)
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
     assert {"SubjectView", "RetentionView", "OutboxView", "SetAsideView"} <= set(schemas)
+
+
+def test_a_price_change_answers_201_with_its_notices_and_location_and_is_read_back(
+    client: TestClient, ledger: Ledger
+) -> None:
+    """BILL-6 over HTTP: the announcement is a resource, with how far its notices went."""
+    client.post("/accounts", json=ACME, headers=WRITE)
+    change = {
+        "plan": "ticket",
+        "currency": "USD",
+        "cycle": "monthly",
+        "price": "18.00 USD",
+        "effective_on": "2025-03-01",
+    }
+    key = {**ADMIN, "Idempotency-Key": "price-1"}
+    announced = client.post("/price-changes", json=change, headers=key)
+    assert announced.status_code == 201, announced.text
+    body = announced.json()
+    assert announced.headers["Location"] == f"/price-changes/{body['number']}"
+    assert body["price"] == {"amount": "18.00", "currency": "USD"}
+    assert (body["plan"], body["effective_on"], body["notices_finished"]) == (
+        "ticket",
+        "2025-03-01",
+        True,
+    )
+    assert body["accounts_gone_through"] == 1
+    after = event_count(ledger)
+    again = client.post("/price-changes", json=change, headers=key)
+    assert (again.status_code, again.json()) == (201, body)
+    assert event_count(ledger) == after
+    assert client.get(announced.headers["Location"], headers=FINANCE).json() == body
+    missing = client.get("/price-changes/7", headers=FINANCE)
+    assert (missing.status_code, missing.json()["code"]) == (404, "NOT_FOUND")

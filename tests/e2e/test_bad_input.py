@@ -170,7 +170,7 @@ def test_bill_6_a_price_change_takes_money_only_as_documented(
     refused(client.post("/price-changes", json={**PRICE, **change}, headers=ADMIN), 422, *fields)
     assert event_count(ledger) == before
     taken = client.post("/price-changes", json=PRICE, headers=ADMIN)
-    assert taken.status_code == 204, taken.text
+    assert taken.status_code == 201, taken.text
     notified = client.get(f"/accounts/{acme}/notifications", headers=WRITE).json()["items"]
     assert [n["kind"] for n in notified] == ["price_change"]
 
