@@ -21,14 +21,10 @@ from openapi_spec_validator import validate
 from adapters.clock import SimulatedClock
 from api import create_app
 from app import Ledger
-from settings import ApiToken, Permission
+from tests.e2e.test_api import ACME, TOKENS
 from tests.helpers import at
 from tests.serving import serving
 
-TOKENS = {
-    "helpdesk": ApiToken(secret="helpdesk-secret", scopes=[Permission.WRITE]),
-    "finance": ApiToken(secret="finance-secret", scopes=[Permission.FINANCE_READ]),
-}
 PACKAGE = "seatledger_client"
 
 
@@ -80,17 +76,7 @@ def test_a_generated_client_opens_an_account_adds_seats_and_reads_it_through_typ
         writer = client_package.AuthenticatedClient(base_url=served, token="helpdesk-secret")
         finance = client_package.AuthenticatedClient(base_url=served, token="finance-secret")
         open_account = importlib.import_module(f"{PACKAGE}.api.accounts.open_account")
-        body = models.OpenAccount.from_dict(
-            {
-                "owner": {"name": "Ada Lovelace", "email": "ada@acme.example"},
-                "company": "Acme",
-                "country": "US",
-                "currency": "USD",
-                "plan": "ticket",
-                "cycle": "monthly",
-                "seats": 2,
-            }
-        )
+        body = models.OpenAccount.from_dict(ACME)
         opened = open_account.sync_detailed(client=writer, body=body)
         assert opened.status_code == 201
         account = opened.parsed
