@@ -211,9 +211,19 @@ def _ledger(settings: Settings, **parts: Any) -> Ledger:
 
 
 def _settings(store: str | None) -> Settings:
+    """The settings from SEATLEDGER_* (and --store); a bad one exits 2 naming the variable
+    and what it takes, never the value it was given (it may be a secret)."""
+    from pydantic import ValidationError
+
     from settings import Settings
 
-    settings = Settings(store=store) if store else Settings()
+    try:
+        settings = Settings(store=store) if store else Settings()
+    except ValidationError as error:
+        for found in error.errors(include_input=False, include_url=False):
+            where = "_".join(str(part) for part in found["loc"][:1]).upper()
+            typer.echo(f"INVALID_SETTING: SEATLEDGER_{where}: {found['msg']}", err=True)
+        raise typer.Exit(2) from None
     if settings.store.startswith("sqlite:///"):
         Path(settings.store[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     return settings

@@ -394,3 +394,21 @@ def test_the_report_command_refuses_an_unknown_currency(sqlite_store: str) -> No
     result = CliRunner().invoke(cli_app, args)
     assert result.exit_code == 2
     assert "INVALID_INPUT: currency: must be one of ['EUR', 'USD'], not 'GBP'" in result.output
+
+
+def test_a_bad_setting_is_refused_by_name_without_its_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A setting that is not what it takes exits 2 naming the variable, not a traceback,
+    and never echoes the value (a token's secret, say)."""
+    monkeypatch.setenv("SEATLEDGER_REGION", "MARS")
+    monkeypatch.setenv(
+        "SEATLEDGER_API_TOKENS", '{"ops": {"secret": "s3cret-value", "scopes": ["root"]}}'
+    )
+    result = CliRunner().invoke(
+        cli_app, ["report", "mrr", "--month", "2025-03", "--store", f"sqlite:///{tmp_path}/x.db"]
+    )
+    assert result.exit_code == 2
+    assert "INVALID_SETTING: SEATLEDGER_REGION:" in result.output
+    assert "INVALID_SETTING: SEATLEDGER_API_TOKENS:" in result.output
+    assert "s3cret-value" not in result.output and "Traceback" not in result.output
