@@ -49,7 +49,7 @@ from domain.money import MINOR_UNITS
 from domain.policy import Terms
 from domain.pricing import PriceBook
 from domain.registry import SlugClaim, free_slug
-from domain.residency import SubprocessorList
+from domain.residency import SubprocessorList, check_placement
 from ledger import views
 from ledger.data_subjects import DataSubjects
 from ledger.due_work import DueWork
@@ -88,7 +88,7 @@ class Ledger:
         self.catalog = catalog or Catalog.default()
         self.store = EventStoreApp(self.settings.store, self.clock)
         self.history = HistoryIndex(self.store)
-        self.tx = Transactor(self.store, self.terms, self.clock)
+        self.tx = Transactor(self.store, self.terms, self.clock, self.settings.region)
         self.reader = Reader(self.store, self.history)
         datastore = getattr(self.store.recorder, "datastore", None)  # None: in memory
         self.outbox = Outbox(datastore)
@@ -212,6 +212,7 @@ class Ledger:
         saved with the account, so two racing for one slug conflict and one retries."""
         slug = free_slug(company, lambda s: SlugClaim.id_for(s) in self.store.repository)
         account = opening(slug)
+        check_placement(account.region, unit.region)  # RES-1
         unit.add(account)
         unit.add(SlugClaim.claim(slug, account.id, unit.at))
         return account

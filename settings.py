@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from domain.documents import ElectronicAddress, Seller
 from domain.errors import DomainError
 from domain.policy import DEFAULT_LTD_REDEEM_DEADLINE
+from domain.residency import Region
 from domain.vat import check_vat_id
 
 DEFAULT_STORE = "sqlite:///var/seatledger.db"
@@ -47,6 +48,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SEATLEDGER_", extra="forbid")
 
     store: str = DEFAULT_STORE
+    # RES-1: set where each region has a store of its own, to the region whose data this
+    # store keeps (its invoices numbered in the region's own series, INV-1); unset, the
+    # store keeps every region's data
+    region: Region | None = None
     seller_country: str = "SK"  # INV-4
     # The seller on every document (EN 16931 BG-4). The defaults describe an example vendor
     # so that the ledger runs out of the box; a deployment sets its own (README, Documents).

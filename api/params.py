@@ -47,7 +47,8 @@ KnownAt = Annotated[
     Instant | None,
     Query(description="recording time (TIME-2): as the ledger knew it then; default now"),
 ]
-DocumentNumber = Annotated[str, Path(pattern=r"^(CN-)?[0-9]{4}-[0-9]{6}$")]
+# INV-1: `2025-000001`, `CN-2025-000001`; in a region's own series `EU-2025-000001`
+DocumentNumber = Annotated[str, Path(pattern=r"^(CN-)?((EU|US)-)?[0-9]{4}-[0-9]{6}$")]
 
 
 def _point_in_time(as_of: AsOf = None, known_at: KnownAt = None) -> dict[str, Any]:

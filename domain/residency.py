@@ -22,6 +22,17 @@ class Region(StrEnum):
     US = "US"
 
 
+def check_placement(region: str, store_region: Region | None) -> None:
+    """RES-1: a store that keeps one region's data (a store per region) takes only that
+    region's accounts; a store that keeps every region (`store_region` None) takes all."""
+    if store_region is not None and region != store_region.value:
+        raise invalid(
+            "region",
+            f"this ledger keeps region {store_region.value}'s data (RES-1): an account of "
+            f"region {region} is opened in its own region's ledger",
+        )
+
+
 class Engagement(BaseModel):
     """One sub-processor serving some regions from a date, until it is removed."""
 

@@ -30,6 +30,7 @@ from domain.numbering import DocumentKind, InvoiceSeries, Numbering
 from domain.policy import Terms
 from domain.pricing import PriceBook
 from domain.registry import CommandRecord
+from domain.residency import Region
 
 MAX_COMMAND_ATTEMPTS = 20  # optimistic-concurrency retries before giving up
 RETRY_BACKOFF_BASE_S = 0.002  # first retry waits up to 2 ms, doubling each time
@@ -47,6 +48,7 @@ class Unit:
     terms_of: Callable[[PriceBook], Terms]
     at: datetime
     actor: str | None
+    region: Region | None = None  # the region whose data the store keeps; None: every one
     # The first attempt starts from the cache; the write checks that what it read is still
     # current. A retry, after a clash, asks the store.
     fresh: bool = False
@@ -119,8 +121,11 @@ class Unit:
         self.loaded[aggregate.id] = aggregate
 
     def _series(self, kind: DocumentKind, year: int, at: datetime) -> InvoiceSeries:
-        series_id = InvoiceSeries.id_for(kind, year)
-        return self.singleton(series_id, InvoiceSeries, lambda: InvoiceSeries.start(kind, year, at))
+        """INV-1: the series of the store's region (the one series of a store of all)."""
+        series_id = InvoiceSeries.id_for(kind, year, self.region)
+        return self.singleton(
+            series_id, InvoiceSeries, lambda: InvoiceSeries.start(kind, year, at, self.region)
+        )
 
     def changed(self) -> list[Aggregate]:
         return [a for a in self.loaded.values() if a.has_pending]
@@ -135,11 +140,16 @@ class Transactor:
     """Runs work in units and saves it: the one way the ledger writes."""
 
     def __init__(
-        self, store: EventStoreApp, terms_of: Callable[[PriceBook], Terms], clock: Clock
+        self,
+        store: EventStoreApp,
+        terms_of: Callable[[PriceBook], Terms],
+        clock: Clock,
+        region: Region | None = None,
     ) -> None:
         self.store = store
         self.terms_of = terms_of
         self.clock = clock
+        self.region = region  # RES-1: the region whose data the store keeps; None: all
 
     def now(self) -> datetime:
         return check_utc(self.clock.now())
@@ -163,7 +173,9 @@ class Transactor:
         key = idempotency_key
         record_id = CommandRecord.id_for(actor, key) if key is not None else None
         for attempt in range(MAX_COMMAND_ATTEMPTS):
-            unit = Unit(self.store, self.terms_of, at or self.now(), actor, fresh=attempt > 0)
+            unit = Unit(
+                self.store, self.terms_of, at or self.now(), actor, self.region, attempt > 0
+            )
             if record_id is not None:
                 previous = self.command_record(record_id)
                 if previous is not None:

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from fastapi.testclient import TestClient
 
 from adapters.clock import SimulatedClock
+from adapters.gateway import SandboxGateway
+from api import create_app
 from app import Ledger
-from domain.commands import DisengageSubprocessor, EngageSubprocessor
+from domain.commands import (
+    AddPaymentMethod,
+    CorrectInvoice,
+    DisengageSubprocessor,
+    EngageSubprocessor,
+)
 from domain.errors import DomainError, ErrorCode
 from domain.residency import SubprocessorList
-from tests.helpers import at, open_account
+from settings import Settings
+from tests.e2e.test_api import FINANCE, TOKENS
+from tests.helpers import at, event_count, open_account
 
 
 def test_res_1_the_list_changes_only_by_recorded_events_and_answers_by_date(
@@ -40,3 +52,44 @@ def test_res_1_the_list_changes_only_by_recorded_events_and_answers_by_date(
     assert ledger.subprocessors(us, "2025-06-01") == sorted(ledger.subprocessors(us, "2025-06-01"))
     changes = [type(e).__name__ for e in ledger.events() if e.originator_id == SubprocessorList.ID]
     assert changes == ["Seeded", "Engaged", "Disengaged"]
+
+
+@pytest.fixture
+def eu_ledger(store: str, clock: SimulatedClock, gateway: SandboxGateway) -> Iterator[Ledger]:
+    """The ledger of a store that keeps region EU's data only (SEATLEDGER_REGION=EU)."""
+    found = Ledger(Settings(store=store, region="EU"), clock=clock, gateway=gateway)
+    yield found
+    found.close()
+
+
+def test_inv_1_and_res_1_a_regions_ledger_numbers_its_own_series_and_takes_its_accounts_only(
+    eu_ledger: Ledger, clock: SimulatedClock
+) -> None:
+    at(eu_ledger, clock, "2025-01-15T10:00:00Z")
+    nova = open_account(eu_ledger, company="Nova SARL", country="FR", currency="EUR")
+    eu_ledger.execute(nova, AddPaymentMethod(kind="card", token="tok"))
+    at(eu_ledger, clock, "2025-01-29T10:00:00Z")
+    eu_ledger.execute(nova, CorrectInvoice(company="Nova Research SARL"))
+    assert [(d["number"], d["kind"]) for d in eu_ledger.invoices(nova)] == [
+        ("EU-2025-000001", "invoice"),
+        ("CN-EU-2025-000001", "credit_note"),
+        ("EU-2025-000002", "invoice"),
+    ]
+    assert eu_ledger.invoice("CN-EU-2025-000001")["credits"] == "EU-2025-000001"
+    # RES-1: an account of the US is not kept here, and nothing of it is recorded
+    before = event_count(eu_ledger)
+    with pytest.raises(DomainError) as refused:
+        open_account(eu_ledger, company="Yankee", country="US")
+    assert (refused.value.code, refused.value.errors[0].field) == (
+        ErrorCode.INVALID_INPUT,
+        "region",
+    )
+    with pytest.raises(DomainError):
+        open_account(eu_ledger, company="Explicit", country="FR", region="US")
+    assert event_count(eu_ledger) == before
+    # the number is served over HTTP, as JSON and as a document
+    client = TestClient(create_app(eu_ledger, TOKENS))
+    found = client.get("/invoices/EU-2025-000002", headers=FINANCE)
+    assert (found.status_code, found.json()["account"]) == (200, str(nova))
+    ubl = client.get("/invoices/CN-EU-2025-000001?format=ubl", headers=FINANCE)
+    assert ubl.status_code == 200 and b"CN-EU-2025-000001" in ubl.content
