@@ -86,21 +86,29 @@ def give_billing_details(account: Account, at: datetime, policy: Terms, numbers:
 
 
 def pay(account: Account, number: str, at: datetime, policy: Terms, numbers: Numbering) -> None:
-    account.record_payment(
-        invoice_number=number,
-        approved=True,
-        reference=f"ch_{number}",
-        at=at,
-        terms=policy,
-        numbering=numbers,
-    )
+    _answered(account, number, at, policy, numbers, approved=True, reference=f"ch_{number}")
 
 
 def decline(account: Account, number: str, at: datetime, policy: Terms, numbers: Numbering) -> None:
+    reference = f"dc_{number}_{at.isoformat()}"
+    _answered(account, number, at, policy, numbers, approved=False, reference=reference)
+
+
+def _answered(
+    account: Account,
+    number: str,
+    at: datetime,
+    policy: Terms,
+    numbers: Numbering,
+    *,
+    approved: bool,
+    reference: str,
+) -> None:
+    """The gateway's answer to the charge of `number`, recorded on the account."""
     account.record_payment(
         invoice_number=number,
-        approved=False,
-        reference=f"dc_{number}_{at.isoformat()}",
+        approved=approved,
+        reference=reference,
         at=at,
         terms=policy,
         numbering=numbers,
