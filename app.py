@@ -655,8 +655,8 @@ class Ledger:
         return explain(self.store, str(number))
 
     def replay(self, until: When = None, on_page: Callable[[int], None] | None = None) -> Replay:
-        """Rebuilds the finance projection from the log into a scratch store and compares
-        it with the live one (projections.audit.replay)."""
+        """Rebuilds the finance projection and the read index from the log into a scratch
+        store and compares them with the live ones (projections.audit.replay)."""
         moment = instant(until, "until")
         with self._finance_lock:
-            return replay(self.store, self.finance, moment, on_page)
+            return replay(self.store, self.finance, moment, on_page, self.listings.index)

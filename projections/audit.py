@@ -27,8 +27,11 @@ from domain.dates import iso
 from domain.integrity import GENESIS, PREV_HASH, Head, LogSeal, merkle_root
 from domain.invoicing import Invoice
 from domain.model import Event
-from projections.finance import BOOKS_TABLE, KEYS, FinanceProjection, view_for
+from projections import read_index
+from projections.finance import BOOKS_TABLE, FinanceProjection, view_for
+from projections.finance import KEYS as FINANCE_KEYS
 from projections.invoices import issuer
+from projections.read_index import ReadIndex, index_view_for
 
 PROGRESS_EVERY = 1000  # events between progress reports
 CHECKPOINTED = get_topic(LogSeal.Checkpointed)
@@ -238,10 +241,14 @@ class Difference:
     replayed: tuple[str, ...] | None
 
 
+KEYS = {**FINANCE_KEYS, **read_index.KEYS}  # every compared table's key
+
+
 @dataclass
 class Replay:
-    """A rebuild of the finance projection from the log into a scratch store, compared
-    with the live one, table by table and row by row."""
+    """A rebuild of the read models from the log into a scratch store (the finance tables,
+    and the read index the lists are paged from), compared with the live ones, table by
+    table and row by row."""
 
     position: int  # the last log position replayed
     until: datetime | None
@@ -318,11 +325,13 @@ def replay(
     live: FinanceProjection,
     until: datetime | None = None,
     on_page: Callable[[int], None] | None = None,
+    index: ReadIndex | None = None,
 ) -> Replay:
     """Rebuilds the finance projection from zero into an in-memory scratch view, up to the
     position the live view has reached (or, with `until`, the prefix of the log recorded by
     then), and compares the two. The running books are compared only without `until`: the
-    live ones have moved on."""
+    live ones have moved on. So is the read index (`index`): its tables hold the state
+    now, not a row per event that a prefix could be cut from."""
     position = live.catch_up(store)
     if until is not None:
         position = min(position, last_recorded_by(store, until))
@@ -337,8 +346,26 @@ def replay(
     if until is not None:
         compared.remove(BOOKS_TABLE)
         current = {t: [r for r in current[t] if int(r[0]) <= position] for t in compared}
+    if until is None and index is not None:
+        live_index, rebuilt_index = _index_tables(store, index)
+        rebuilt |= rebuilt_index
+        current |= live_index
+        compared = sorted(rebuilt)
     differences = compare(current, {t: rebuilt[t] for t in compared})
     return Replay(position, until, rebuilt, differences, compared)
+
+
+def _index_tables(
+    store: EventStoreApp, index: ReadIndex
+) -> tuple[dict[str, list[tuple[str, ...]]], dict[str, list[tuple[str, ...]]]]:
+    """The live read index and one rebuilt from zero to the position it reached."""
+    position = index.catch_up(store)
+    scratch = ReadIndex(index_view_for("memory://"))
+    try:
+        scratch.catch_up(store, upto=position)
+        return index.view.dump(), scratch.view.dump()
+    finally:
+        scratch.view.close()
 
 
 # ---------------------------------------------------------------- explain

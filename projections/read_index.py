@@ -175,6 +175,15 @@ def batches(ids: Sequence[UUID], size: int) -> Iterator[list[UUID]]:
         yield list(ids[start : start + size])
 
 
+# Each table's key, by which the auditors' replay compares a rebuild with the live index
+KEYS = {
+    "ix_accounts": ("account_id",),
+    "ix_pools": ("account_id", "granted"),
+    "ix_subjects": ("subject_id",),
+    "ix_deadlines": ("subject_id", "seq"),
+}
+
+
 class ReadIndexView(TrackingRecorder):
     """The index's tables, one write per stretch of the log, and the keyed reads."""
 
@@ -417,7 +426,7 @@ class ReadIndexView(TrackingRecorder):
     def dump(self) -> dict[str, list[tuple[str, ...]]]:
         """Every table as stored, sorted: what a rebuild must reproduce exactly."""
         tables: dict[str, list[tuple[str, ...]]] = {}
-        for table in ("ix_accounts", "ix_pools", "ix_subjects", "ix_deadlines"):
+        for table in KEYS:
             found = self._select(f"SELECT * FROM {self.qualified(table)}")
             tables[table] = sorted(tuple(str(v) for v in row) for row in found)
         return tables

@@ -293,6 +293,28 @@ def test_a_replay_of_an_untouched_ledger_matches_the_live_projection(
     assert result.position == ledger.store.recorder.max_notification_id()
     assert len(result.tables["fin_postings"]) > 10
     assert "fin_books" in result.compared
+    # the read index the lists are paged from is rebuilt and compared too
+    assert {"ix_accounts", "ix_pools", "ix_subjects", "ix_deadlines"} <= set(result.compared)
+    assert len(result.tables["ix_accounts"]) == len(ledger.account_ids())
+
+
+def test_a_changed_row_of_the_read_index_is_reported_by_table_and_key(
+    ledger: Ledger, store: str, clock: SimulatedClock
+) -> None:
+    history(ledger, clock)
+    ledger.replay()  # the index caught up
+    account = str(ledger.account_ids()[0])
+    edit = "UPDATE {table} SET status = 'deleted' WHERE account_id = {marker}"
+    if urlparse(store).scheme == "sqlite":
+        with sqlite3.connect(store[len("sqlite:///") :]) as conn:
+            conn.execute(edit.format(table="ix_accounts", marker="?"), (account,))
+    else:
+        database, schema = pg_schema(store)
+        with psycopg.connect(database) as conn:
+            conn.execute(edit.format(table=f'"{schema}".ix_accounts', marker="%s"), (account,))
+    result = ledger.replay()
+    assert [(d.table, d.key) for d in result.differences] == [("ix_accounts", (account,))]
+    assert "deleted" in str(result.differences[0].live)
 
 
 def test_a_changed_live_row_is_reported_by_table_and_key(
