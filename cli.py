@@ -278,6 +278,8 @@ def banner(settings: Settings, url: str, made: str | None) -> list[str]:
     from adapters.store import shown
 
     lines = [f"seatledger API on {url} (OpenAPI: {url}/docs), store {shown(settings.store)}"]
+    if settings.region is not None:
+        lines.append(f"this store keeps region {settings.region.value}'s data only (RES-1)")
     if made is not None:
         lines.append(f"token for this run (every scope): {made}")
         lines.append(f"try: curl -s -H 'Authorization: Bearer {made}' {url}/accounts")

@@ -11,6 +11,7 @@ from adapters.clock import SimulatedClock
 from adapters.gateway import SandboxGateway
 from api import create_app
 from app import Ledger
+from cli import banner
 from domain.commands import (
     AddPaymentMethod,
     CorrectInvoice,
@@ -93,3 +94,10 @@ def test_inv_1_and_res_1_a_regions_ledger_numbers_its_own_series_and_takes_its_a
     assert (found.status_code, found.json()["account"]) == (200, str(nova))
     ubl = client.get("/invoices/CN-EU-2025-000001?format=ubl", headers=FINANCE)
     assert ubl.status_code == 200 and b"CN-EU-2025-000001" in ubl.content
+
+
+def test_res_1_the_service_says_which_regions_data_its_store_keeps() -> None:
+    regional = banner(Settings(store="memory://", region="EU"), "http://127.0.0.1:8000", None)
+    assert "this store keeps region EU's data only (RES-1)" in regional
+    every = banner(Settings(store="memory://"), "http://127.0.0.1:8000", None)
+    assert not any("region" in line for line in every)
