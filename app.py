@@ -41,11 +41,10 @@ from domain.commands import (
     WithdrawConsent,
 )
 from domain.documents import IssuedDocument, Rendering
-from domain.errors import DomainError, ErrorCode, invalid
+from domain.errors import DomainError, ErrorCode
 from domain.integrity import LogSeal
 from domain.lifetime import Code
 from domain.model import Event
-from domain.money import MINOR_UNITS
 from domain.policy import Terms
 from domain.pricing import PriceBook
 from domain.registry import SlugClaim, free_slug
@@ -67,7 +66,7 @@ from projections.finance import FinanceProjection, facts, view_for
 from projections.history import HistoryIndex
 from projections.invoices import find_issued
 from projections.read_index import ReadIndex, index_view_for
-from projections.reports import REPORTS, Facts, Month, Report, balanced, balances, only_currency
+from projections.reports import Facts, Report, balanced, balances, report_of
 from settings import Settings
 
 
@@ -600,14 +599,7 @@ class Ledger:
     ) -> Report:
         """A month-end report (projections.reports.REPORTS) for finance. Its month is its
         business time; `known_at` shows it as it could have been drawn up then."""
-        if name not in REPORTS:
-            raise invalid("report", f"must be one of {sorted(REPORTS)}, not {name!r}")
-        if currency is not None and currency not in MINOR_UNITS:
-            # a currency the ledger never bills in would print an empty report, as if
-            # there were nothing to report
-            raise invalid("currency", f"must be one of {sorted(MINOR_UNITS)}, not {currency!r}")
-        found = self.facts(instant(known_at, "known_at"))
-        return only_currency(REPORTS[name](found, Month.parse(month)), currency)
+        return report_of(self.facts(instant(known_at, "known_at")), name, month, currency)
 
     def ledger(self, *, as_of: When = None, known_at: When = None) -> dict[str, Any]:
         """The trial balance: per currency, each ledger account's total, now or at `as_of`

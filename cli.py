@@ -9,7 +9,7 @@ import secrets
 import signal
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -25,7 +25,15 @@ from rich.console import Console
 # (tests/e2e/test_cli_startup.py keeps them out of `import cli`).
 from domain.documents import Rendering
 from domain.errors import DomainError, ErrorCode
-from projections.reports import REPORTS, Month, ReportFormat, chart, render_report
+from projections.reports import (
+    REPORTS,
+    Month,
+    ReportFormat,
+    chart,
+    combined,
+    render_report,
+    report_of,
+)
 
 if TYPE_CHECKING:
     from app import Ledger
@@ -137,16 +145,26 @@ def report(
         ReportFormat.TABLE
     ),
     output: Annotated[Path | None, typer.Option(help="png: where to write the picture")] = None,
-    store: Annotated[str | None, typer.Option(help="the store; default SEATLEDGER_STORE")] = None,
+    store: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="the store; once per store where each region has its own (RES-1): the "
+            "report is over all of them; default SEATLEDGER_STORE"
+        ),
+    ] = None,
 ) -> None:
-    """A month-end report for finance (the same as Ledger.report)."""
-    with _opened(store) as ledger:
-        found = ledger.report(name, month, currency)
+    """A month-end report for finance (the same as Ledger.report), of one store or of a
+    store per region combined."""
+    with ExitStack() as stack:
+        stores: list[str | None] = list(store) if store else [None]
+        ledgers = [stack.enter_context(_opened(each)) for each in stores]
+        facts = combined([ledger.facts() for ledger in ledgers])
+        found = report_of(facts, name, month, currency)
         if format is ReportFormat.PNG:
             from adapters.charts import draw
 
             target = output or Path(f"{name}-{month}.png")
-            draw(chart(ledger.facts(), Month.parse(month), found), target)
+            draw(chart(facts, Month.parse(month), found), target)
             typer.echo(str(target))
         else:
             typer.echo(render_report(found, format), nl=False)

@@ -11,7 +11,7 @@ import csv
 import io
 import json
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -37,7 +37,7 @@ from domain.accounting import (
     recognition,
 )
 from domain.errors import invalid
-from domain.money import Money, round_half_up
+from domain.money import MINOR_UNITS, Money, round_half_up
 
 TEXT_COLUMNS = {"currency", "account", "number", "kind", "issued_at", "credits", "country"}
 # The columns that are not amounts in the row's currency: the rest are money
@@ -481,6 +481,33 @@ REPORTS: dict[str, Callable[[Facts, Month], Report]] = {
     "aging": aging,
     "pools": pools,
 }
+
+
+def report_of(facts: Facts, name: str, month: str, currency: str | None = None) -> Report:
+    """A month-end report by its name, of one currency or all: the report's name, the
+    month and the currency checked first, so a typo is refused rather than answered with
+    an empty report, as if there were nothing to report."""
+    if name not in REPORTS:
+        raise invalid("report", f"must be one of {sorted(REPORTS)}, not {name!r}")
+    if currency is not None and currency not in MINOR_UNITS:
+        raise invalid("currency", f"must be one of {sorted(MINOR_UNITS)}, not {currency!r}")
+    return only_currency(REPORTS[name](facts, Month.parse(month)), currency)
+
+
+def combined(parts: Sequence[Facts]) -> Facts:
+    """The facts of several stores as one (RES-1: a store per region), for reports over
+    every region: each account's facts are in one store, so they are put side by side;
+    documents in the order issued across the stores (TIME-3), each region's numbers
+    distinct by their prefix (INV-1)."""
+    return Facts(
+        postings=[p for part in parts for p in part.postings],
+        schedules=[s for part in parts for s in part.schedules],
+        documents=sorted((d for part in parts for d in part.documents), key=lambda d: d.issued_at),
+        settlements=[s for part in parts for s in part.settlements],
+        refunds=sorted((r for part in parts for r in part.refunds), key=lambda r: r.at),
+        mrr=[c for part in parts for c in part.mrr],
+        books=[b for part in parts for b in part.books],
+    )
 
 
 def only_currency(report: Report, currency: str | None) -> Report:

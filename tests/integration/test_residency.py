@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,12 +17,15 @@ from app import Ledger
 from cli import banner
 from domain.commands import (
     AddPaymentMethod,
+    AddSeats,
+    Cancel,
     CorrectInvoice,
     DisengageSubprocessor,
     EngageSubprocessor,
 )
 from domain.errors import DomainError, ErrorCode
 from domain.residency import SubprocessorList
+from projections.reports import REPORTS, combined, report_document, report_of
 from settings import Settings
 from tests.e2e.test_api import FINANCE, TOKENS
 from tests.helpers import at, event_count, open_account
@@ -101,3 +107,77 @@ def test_res_1_the_service_says_which_regions_data_its_store_keeps() -> None:
     assert "this store keeps region EU's data only (RES-1)" in regional
     every = banner(Settings(store="memory://"), "http://127.0.0.1:8000", None)
     assert not any("region" in line for line in every)
+
+
+def story(place: Callable[[str], tuple[Ledger, SimulatedClock]]) -> None:
+    """One history of an EU and a US customer, told to whichever ledger keeps each region:
+    one store for both, or a store per region, each with its own clock."""
+    ledgers = {id(place(r)[0]): place(r) for r in ("EU", "US")}
+
+    def when(instant: str) -> None:
+        for ledger, clock in ledgers.values():
+            at(ledger, clock, instant)
+
+    eu, us = place("EU")[0], place("US")[0]
+    when("2025-01-10T09:00:00Z")
+    nova = open_account(eu, company="Nova SARL", country="FR", currency="EUR", plan="ticket")
+    acme = open_account(us, company="ACME", cycle="annual", seats=2)
+    eu.execute(nova, AddPaymentMethod(kind="card", token="tok_nova"))
+    us.execute(acme, AddPaymentMethod(kind="card", token="tok_acme"))
+    when("2025-01-20T09:00:00Z")
+    eu.execute(nova, CorrectInvoice(company="Nova Research SARL"))
+    when("2025-02-20T09:00:00Z")
+    eu.execute(nova, AddSeats(count=2))
+    us.execute(acme, AddSeats(count=1))  # BILL-4: prorated at once
+    when("2025-04-02T09:00:00Z")
+    eu.execute(nova, Cancel(via="button"))
+    when("2025-06-01T00:00:00Z")
+
+
+def test_res_1_reports_over_a_store_per_region_equal_the_one_stores(tmp_path: Path) -> None:
+    """The same history on one store and on a store per region: every report of every
+    month, over both regions' stores combined, is the one store's, but for the numbers,
+    which each region's own series gives (INV-1)."""
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    one_clock = SimulatedClock(start)
+    one = Ledger(Settings(store=f"sqlite:///{tmp_path}/one.db"), clock=one_clock)
+    clocks = {region: SimulatedClock(start) for region in ("EU", "US")}
+    regional = {
+        region: Ledger(
+            Settings(store=f"sqlite:///{tmp_path}/{region.lower()}.db", region=region),
+            clock=clock,
+        )
+        for region, clock in clocks.items()
+    }
+    try:
+        story(lambda region: (one, one_clock))
+        story(lambda region: (regional[region], clocks[region]))
+        both = combined([ledger.facts() for ledger in regional.values()])
+        alone = one.facts()
+        numbered = ("number", "credits")
+        for month in ("2025-01", "2025-02", "2025-03", "2025-04", "2025-05"):
+            for name in REPORTS:
+                mine = report_document(report_of(both, name, month))
+                theirs = report_document(report_of(alone, name, month))
+                if name == "invoices":
+                    for document in (mine, theirs):
+                        document["rows"] = sorted(
+                            json.dumps({k: v for k, v in r.items() if k not in numbered})
+                            for r in document["rows"]
+                        )
+                assert mine == theirs, (name, month)
+        issued = [
+            r
+            for m in ("2025-01", "2025-02", "2025-03")
+            for r in report_of(both, "invoices", m).rows
+        ]
+        assert len(issued) >= 6  # both customers' invoices, the credit note and the reissue
+        assert {row[3] for row in issued} == {"EUR", "USD"}
+        assert report_of(both, "mrr", "2025-03").rows  # something to compare, in the end
+        eu_numbers = [i["number"] for i in regional["EU"].invoices(regional["EU"].account_ids()[0])]
+        assert eu_numbers[:3] == ["EU-2025-000001", "CN-EU-2025-000001", "EU-2025-000002"]
+        assert report_of(both, "trial_balance", "2025-05").summary["balanced"] is True
+    finally:
+        one.close()
+        for ledger in regional.values():
+            ledger.close()
