@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from adapters.clock import SimulatedClock
 from adapters.gateway import SandboxGateway
 from api import create_app
 from app import Ledger
+from cli import app as cli_app
 from cli import banner
 from domain.commands import (
     AddPaymentMethod,
@@ -177,6 +179,13 @@ def test_res_1_reports_over_a_store_per_region_equal_the_one_stores(tmp_path: Pa
         eu_numbers = [i["number"] for i in regional["EU"].invoices(regional["EU"].account_ids()[0])]
         assert eu_numbers[:3] == ["EU-2025-000001", "CN-EU-2025-000001", "EU-2025-000002"]
         assert report_of(both, "trial_balance", "2025-05").summary["balanced"] is True
+        # the command line: one --store per region, the same report
+        stores = [f"--store=sqlite:///{tmp_path}/{region}.db" for region in ("eu", "us")]
+        printed = CliRunner().invoke(
+            cli_app, ["report", "mrr", "--month", "2025-03", "--format", "json", *stores]
+        )
+        assert printed.exit_code == 0, printed.output
+        assert json.loads(printed.output) == report_document(report_of(both, "mrr", "2025-03"))
     finally:
         one.close()
         for ledger in regional.values():
