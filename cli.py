@@ -422,18 +422,38 @@ def audit_checkpoint(
 
 @audit_app.command("verify")
 def audit_verify(
-    store: Annotated[str | None, typer.Option(help="the store; default SEATLEDGER_STORE")] = None,
+    store: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="the store; once per store where each region has its own (RES-1): each is "
+            "verified; default SEATLEDGER_STORE"
+        ),
+    ] = None,
 ) -> None:
     """Recomputes every event's hash chain and every checkpoint from the stored bytes; exits
-    1 and names the first event that does not match."""
+    1 and names the first event that does not match. Over several stores: each store's
+    summary by its (masked) address, and `ok` when every one verifies."""
+    stores: list[str | None] = list(store) if store else [None]
+    summaries = dict(_verified(each) for each in stores)
+    every = all(summary["ok"] for summary in summaries.values())
+    if len(summaries) == 1:
+        typer.echo(json.dumps(next(iter(summaries.values())), indent=2))
+    else:
+        typer.echo(json.dumps({"ok": every, "stores": summaries}, indent=2))
+    if not every:
+        raise typer.Exit(1)
+
+
+def _verified(store: str | None) -> tuple[str, dict[str, Any]]:
+    """One store's verification summary, by the store's (masked) address."""
     from rich.progress import Progress
+
+    from adapters.store import shown
 
     with _opened(store) as ledger, Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("verifying", total=None)
         result = ledger.verify(on_page=lambda position: bar.update(task, completed=position))
-    typer.echo(json.dumps(result.summary(), indent=2))
-    if not result.ok:
-        raise typer.Exit(1)
+        return shown(ledger.settings.store), result.summary()
 
 
 @audit_app.command("replay")

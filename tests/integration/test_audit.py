@@ -255,6 +255,33 @@ def test_audit_verify_command_exits_non_zero_and_names_the_event(
     assert f"event {account} v3" in broken.output
 
 
+def test_audit_verify_over_a_store_per_region_names_the_store_that_fails(
+    tmp_path: Path, clock: SimulatedClock
+) -> None:
+    """RES-1: where each region has a store, the auditor verifies them in one command:
+    each store's summary by its address, and a failure exits 1 and says whose it is."""
+    stores = [f"sqlite:///{tmp_path}/eu.db", f"sqlite:///{tmp_path}/us.db"]
+    accounts = []
+    for store in stores:
+        own = SimulatedClock(clock.now())
+        ledger = Ledger(Settings(store=store), clock=own)
+        accounts.append(history(ledger, own))
+        ledger.close()
+    runner = CliRunner()
+    options = [f"--store={store}" for store in stores]
+    clean = runner.invoke(cli_app, ["audit", "verify", *options])
+    assert clean.exit_code == 0, clean.output
+    summary = json.loads(clean.stdout)
+    assert summary["ok"] is True and list(summary["stores"]) == stores
+    change_one_byte(stores[1], accounts[1], 3)
+    broken = runner.invoke(cli_app, ["audit", "verify", *options])
+    assert broken.exit_code == 1
+    found = json.loads(broken.stdout)
+    assert found["ok"] is False
+    assert found["stores"][stores[0]]["ok"] is True
+    assert f"event {accounts[1]} v3" in found["stores"][stores[1]]["first_bad_event"]
+
+
 # ---------------------------------------------------------------- replay
 
 
