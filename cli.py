@@ -25,6 +25,7 @@ from rich.console import Console
 # (tests/e2e/test_cli_startup.py keeps them out of `import cli`).
 from domain.documents import Rendering
 from domain.errors import DomainError, ErrorCode
+from domain.money import Money
 from projections.reports import (
     REPORTS,
     Month,
@@ -568,7 +569,9 @@ def _utc(day: datetime | None) -> datetime | None:
 
 def render_trail(trail: dict[str, Any]) -> list[str]:
     def money(value: dict[str, str]) -> str:
-        return f"{value['amount']} {value['currency']}"
+        text = Money.text_of(value)
+        assert text is not None, "the trail writes every amount as money"
+        return text
 
     def event(version: int) -> str:
         ref = trail["events"][str(version)]

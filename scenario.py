@@ -50,6 +50,7 @@ from domain.commands import (
     WithdrawConsent,
 )
 from domain.errors import DomainError, ErrorCode, invalid
+from domain.money import Money
 from domain.values import check_instant
 from settings import Settings
 
@@ -279,9 +280,8 @@ def run_query(ledger: Ledger, names: Names, query: str) -> Any:
 
 def _story_money(actual: Any) -> Any:
     """The ledger writes money as {amount, currency}; the story format as "30.00 USD"."""
-    if isinstance(actual, dict) and set(actual) == {"amount", "currency"}:
-        return f"{actual['amount']} {actual['currency']}"
-    return actual
+    text = Money.text_of(actual)
+    return actual if text is None else text
 
 
 def _same_scalar(expected: Any, actual: Any) -> bool:

@@ -102,5 +102,13 @@ class Money:
         amount, currency = str(self).split(" ")
         return {"amount": amount, "currency": currency}
 
+    @staticmethod
+    def text_of(value: object) -> str | None:
+        """Money in the shape `as_json` writes, as the stories write it ("30.00 USD");
+        None when `value` is not money so written."""
+        if isinstance(value, dict) and set(value) == {"amount", "currency"}:
+            return f"{value['amount']} {value['currency']}"
+        return None
+
     def is_positive(self) -> bool:
         return self.amount > 0

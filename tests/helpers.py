@@ -12,6 +12,7 @@ from uuid import UUID
 from adapters.clock import SimulatedClock
 from app import Ledger
 from domain.commands import GiveConsent, OpenAccount
+from domain.money import Money
 from tests.ledgers import utc
 
 T = TypeVar("T")
@@ -113,9 +114,10 @@ def pg_schema(store: str) -> tuple[str, str]:
 def plain(view: Any) -> Any:
     """A query's answer with its money written as the stories write it ("30.00 USD"), so
     a test reads like the rule it checks; the API's shape is {amount, currency}."""
+    text = Money.text_of(view)
+    if text is not None:
+        return text
     if isinstance(view, dict):
-        if set(view) == {"amount", "currency"}:
-            return f"{view['amount']} {view['currency']}"
         return {key: plain(value) for key, value in view.items()}
     if isinstance(view, list):
         return [plain(item) for item in view]
