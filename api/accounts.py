@@ -109,7 +109,7 @@ def list_accounts(
     found = ledger.accounts(
         limit=limit, after=cursor, status=status, plan=plan, currency=currency, cycle=cycle
     )
-    return Page(items=found.items, next_cursor=found.next_cursor)
+    return Page.of(found)
 
 
 @router.get("/accounts/{account_id}", response_model=AccountView, tags=["accounts"])

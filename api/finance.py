@@ -30,7 +30,7 @@ def credit_windows(
 ) -> Page[Any]:
     """CREDIT-3: the open pools in account opening order, read by key from the read index."""
     found = ledger.credit_windows(limit=limit, after=cursor, **when)
-    return Page(items=found.items, next_cursor=found.next_cursor)
+    return Page.of(found)
 
 
 @router.get(

@@ -8,6 +8,7 @@ from fastapi import Depends, Header, Path, Query
 from pydantic import BaseModel
 
 from domain.values import Instant
+from ledger.views import Page as Listed
 
 PAGE_LIMIT_DEFAULT = 100
 PAGE_LIMIT_MAX = 500
@@ -17,6 +18,11 @@ T = TypeVar("T")
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None
+
+    @classmethod
+    def of(cls, found: Listed[T]) -> "Page[T]":
+        """A page the ledger read by key (ledger.listings), as the API answers it."""
+        return cls(items=found.items, next_cursor=found.next_cursor)
 
 
 def page(items: list[T], limit: int, cursor: str | None) -> Page[T]:

@@ -93,4 +93,4 @@ def falls_due(
 ) -> Page[dict[str, Any]]:
     """GDPR-2/3/5: the retention deadlines before a day, read by key from the read index."""
     found = ledger.falls_due(before, limit=limit, after=cursor)
-    return Page(items=found.items, next_cursor=found.next_cursor)
+    return Page.of(found)
