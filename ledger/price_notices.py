@@ -79,8 +79,11 @@ class PriceNotices:
         book = self._book()
         if book is None or not 0 <= number < len(book.changes):
             return None
-        notice = self.tx.store.aggregate(PriceNotice.id_for(number))
-        assert isinstance(notice, PriceNotice)
+        try:
+            notice = self.tx.store.aggregate(PriceNotice.id_for(number))
+        except AggregateNotFoundError:
+            notice = None  # announced before notices went in batches: told with it, at once
+        assert notice is None or isinstance(notice, PriceNotice)
         return views.price_change_view(number, book.changes[number], notice)
 
     def send(

@@ -307,11 +307,15 @@ class PriceChangeView(View):
     price: MoneyView
     effective_on: date
     announced_at: str
-    accounts_gone_through: int  # affected or not: each judged by its own state
+    # affected or not, each judged by its own state; None: announced before notices went
+    # in batches, when every owner was told in the announcement's own transaction
+    accounts_gone_through: int | None
     notices_finished: bool
 
 
-def price_change_view(number: int, change: PriceChange, notice: PriceNotice) -> dict[str, Any]:
+def price_change_view(
+    number: int, change: PriceChange, notice: PriceNotice | None
+) -> dict[str, Any]:
     return PriceChangeView(
         number=number,
         plan=change.plan,
@@ -320,8 +324,8 @@ def price_change_view(number: int, change: PriceChange, notice: PriceNotice) -> 
         price=MoneyView.of(Money(change.price, change.currency)),
         effective_on=change.effective_on,
         announced_at=iso(change.announced_at),
-        accounts_gone_through=notice.notified,
-        notices_finished=notice.finished,
+        accounts_gone_through=notice.notified if notice is not None else None,
+        notices_finished=notice.finished if notice is not None else True,
     ).model_dump(mode="json")
 
 

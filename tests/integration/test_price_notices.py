@@ -7,13 +7,17 @@ import signal
 import subprocess
 import sys
 from contextlib import suppress
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from uuid import UUID
 
 from adapters.clock import SimulatedClock
 from app import Ledger
+from domain.catalog import Cycle
 from domain.commands import AnnouncePriceChange, Cancel
 from domain.pricing import PriceNotice
+from ledger.unit import Unit
 from settings import Settings
 from tests import read_worker
 from tests.helpers import at, open_account
@@ -121,3 +125,29 @@ def test_bill_6_the_scheduler_finishes_an_announcement_that_was_cut_off(store: s
         assert [told(restarted, a) for a in restarted.account_ids()] == [1, 1, 1, 0, 0]
     finally:
         restarted.close()
+
+
+def test_bill_6_a_change_announced_before_notices_went_in_batches_reads_as_notified(
+    ledger: Ledger, clock: SimulatedClock
+) -> None:
+    """A price book change recorded without a notice (as before batches) is read as told at
+    once, not as a defect."""
+    at(ledger, clock, "2025-01-15T10:00:00Z")
+
+    def announce_as_before(unit: Unit) -> None:
+        unit.price_book().announce(
+            unit.terms.catalog,
+            plan="ticket",
+            currency="USD",
+            cycle=Cycle.MONTHLY,
+            price=Decimal("21.00"),
+            effective_on=date(2025, 3, 1),
+            at=unit.at,
+        )
+
+    ledger.tx.transact(announce_as_before)
+    found = ledger.price_change(0)
+    assert found is not None
+    assert (found["notices_finished"], found["accounts_gone_through"]) == (True, None)
+    assert found["price"] == {"amount": "21.00", "currency": "USD"}
+    assert ledger.price_change(1) is None
